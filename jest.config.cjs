@@ -1,0 +1,10 @@
+/** Jest runs the TypeScript sources directly (transpile only; `npm run typecheck` type-checks). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', target: 'ES2020', esModuleInterop: true } }],
+  },
+  testTimeout: 120000,
+};

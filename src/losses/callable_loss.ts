@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Signature tfjs-layers expects of a loss in `model.compile({loss})`. */
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+/**
+ * Base of the package's loss classes. An instance is itself a function
+ * `(yTrue, yPred) => Tensor1D`, because `compile({loss})` reads any non-function object
+ * as a per-output dictionary (GUIDE §2). Subclasses implement {@link CallableLoss.compute}
+ * and {@link CallableLoss.getConfig}; `fromConfig` is `new Cls(config)` (Keras convention).
+ *
+ * The constructor returns a function object whose prototype is the subclass prototype, so
+ * `instanceof`, methods and fields all work on it. No `Function` constructor (and so no
+ * `eval`) is involved: it runs under a strict Content-Security-Policy.
+ */
+export abstract class CallableLoss {
+  /** Serialization name, also used as the loss name in saved training configs. */
+  static className: string;
+
+  constructor() {
+    const loss = function (this: unknown, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+      return (loss as unknown as CallableLoss).compute(yTrue, yPred);
+    };
+    Object.setPrototypeOf(loss, new.target.prototype);
+    // Fields of subclasses are defined on the returned object (JS constructor semantics).
+    return loss as unknown as CallableLoss;
+  }
+
+  /**
+   * Per-sample loss.
+   * @param yTrue labels: one-hot `[batch, numClasses]` or sparse class indices `[batch]` / `[batch, 1]`.
+   * @param yPred model outputs `[batch, numClasses]` (logits or probabilities, see `fromLogits`).
+   * @returns float32 `[batch]`.
+   */
+  abstract compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor;
+
+  /** Constructor arguments as plain JSON (`fromConfig(getConfig())` rebuilds an equal loss). */
+  abstract getConfig(): tf.serialization.ConfigDict;
+
+  /** Name tfjs-layers uses when it serializes the class (`static className`). */
+  getClassName(): string {
+    return (this.constructor as typeof CallableLoss).className;
+  }
+}
+
+// Instances are functions: keep `call`, `apply`, `bind` and `instanceof Function` working.
+Object.setPrototypeOf(CallableLoss.prototype, Function.prototype);
+
+// Declaration merging: instances are callable.
+export interface CallableLoss extends LossFn {}

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Turns labels into a float32 one-hot `[batch, numClasses]` matrix.
+ *
+ * Accepts one-hot `[batch, numClasses]` (returned as float32) or sparse class indices
+ * `[batch]` / `[batch, 1]` (any numeric dtype). Sparse labels are compared against
+ * `range(numClasses)` by broadcasting rather than `tf.oneHot`/gather, which keeps the
+ * op set available on every backend and cheap under a gradient tape (GUIDE §2).
+ *
+ * @throws Error when the shape matches neither layout, naming `argName` and the shape received.
+ */
+export function toOneHot(labels: tf.Tensor, numClasses: number, argName = 'yTrue'): tf.Tensor2D {
+  return tf.tidy(() => {
+    const shape = labels.shape;
+    if (shape.length === 2 && shape[1] === numClasses && numClasses !== 1) {
+      return tf.cast(labels, 'float32') as tf.Tensor2D;
+    }
+    if (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) {
+      const indices = tf.reshape(labels, [-1, 1]);
+      const classes = tf.reshape(tf.range(0, numClasses, 1, indices.dtype === 'bool' ? 'int32' : indices.dtype), [1, numClasses]);
+      return tf.cast(tf.equal(indices, classes), 'float32') as tf.Tensor2D;
+    }
+    throw new Error(
+      `${argName} must be one-hot [batch, ${numClasses}] or sparse class indices [batch] / [batch, 1]; ` +
+        `received shape [${shape.join(', ')}].`,
+    );
+  });
+}

@@ -1,0 +1,60 @@
+import { defineConfig, type Options } from 'tsup';
+import type { Plugin } from 'esbuild';
+
+// tfjs must never be bundled: a second copy breaks `instanceof` and the class registry.
+const tfjsPackages = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  '@tensorflow/tfjs-backend-wasm',
+];
+
+// For the <script> bundle, every tfjs import reads the page's global `tf`
+// (the union bundle `@tensorflow/tfjs` exposes core and layers on it).
+const tfjsFromGlobal: Plugin = {
+  name: 'tfjs-from-global',
+  setup(build) {
+    const filter = /^@tensorflow\/tfjs(-core|-layers)?$/;
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'tfjs-global' }));
+    build.onLoad({ filter: /.*/, namespace: 'tfjs-global' }, () => ({
+      contents:
+        "if (typeof globalThis.tf === 'undefined') { throw new Error('tfjs-gala: load @tensorflow/tfjs before tfjs-gala (no global tf found).'); }\nmodule.exports = globalThis.tf;",
+      loader: 'js',
+    }));
+  },
+};
+
+const shared: Options = {
+  sourcemap: true,
+  target: 'es2020',
+  external: tfjsPackages,
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+  },
+  {
+    ...shared,
+    entry: { 'cli/main': 'src/cli/main.ts' },
+    format: ['esm'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...shared,
+    entry: { 'tfjs-gala': 'src/index.ts' },
+    format: ['iife'],
+    globalName: 'tfjsGala',
+    external: [],
+    noExternal: [/.*/],
+    esbuildPlugins: [tfjsFromGlobal],
+    outExtension: () => ({ js: '.global.js' }),
+    minify: false,
+  },
+]);
