@@ -37,6 +37,14 @@ export abstract class CallableLoss {
   /** Constructor arguments as plain JSON (`fromConfig(getConfig())` rebuilds an equal loss). */
   abstract getConfig(): tf.serialization.ConfigDict;
 
+  /**
+   * Rebuilds a loss from {@link CallableLoss.getConfig}'s output (used by
+   * `tf.serialization`): config keys equal constructor arguments.
+   */
+  static fromConfig<T>(cls: new (config: never) => T, config: tf.serialization.ConfigDict): T {
+    return new cls(config as never);
+  }
+
   /** Name tfjs-layers uses when it serializes the class (`static className`). */
   getClassName(): string {
     return (this.constructor as typeof CallableLoss).className;

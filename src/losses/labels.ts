@@ -17,8 +17,9 @@ export function toOneHot(labels: tf.Tensor, numClasses: number, argName = 'yTrue
       return tf.cast(labels, 'float32') as tf.Tensor2D;
     }
     if (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) {
-      const indices = tf.reshape(labels, [-1, 1]);
-      const classes = tf.reshape(tf.range(0, numClasses, 1, indices.dtype === 'bool' ? 'int32' : indices.dtype), [1, numClasses]);
+      // Compare in float32: labels may arrive as float32 (tfjs casts targets) or int32.
+      const indices = tf.reshape(tf.cast(labels, 'float32'), [-1, 1]);
+      const classes = tf.reshape(tf.range(0, numClasses, 1, 'float32'), [1, numClasses]);
       return tf.cast(tf.equal(indices, classes), 'float32') as tf.Tensor2D;
     }
     throw new Error(

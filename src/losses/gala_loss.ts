@@ -1,0 +1,309 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { CallableLoss } from './callable_loss';
+import { toOneHot } from './labels';
+import { checkBoolean, checkInteger, checkNumber, checkNumberArray, checkOneOf } from './validate';
+
+/**
+ * Which computation {@link GalaLoss} performs.
+ * - `'paper'`: the formula of the paper (Zhang et al., ICASSP 2024, Eq. for F): non-target logits
+ *   shifted by `lambda1*log(theta_j) - lambda2*log(phi_k)`, target logit untouched.
+ * - `'reference'`: what the authors' public code computes (GUIDE §1): every logit, the target
+ *   included, is shifted, so the phi term is a per-row constant and `lambda2` has no effect; and
+ *   theta is accumulated twice (theta(T) = sum_s (T - s + 1) g(s)). Use it to reproduce their numbers.
+ */
+export type GalaVariant = 'paper' | 'reference';
+
+/** Arguments of {@link GalaLoss} / {@link galaLoss}. */
+export interface GalaLossArgs {
+  /** Number of classes C (integer >= 2). The model's output must be `[batch, C]`. */
+  readonly numClasses: number;
+  /** Weight of the positive-gradient term lambda1*log(theta_j) (>= 0, default 1, the paper's default config). */
+  readonly lambda1?: number;
+  /** Weight of the negative-gradient term lambda2*log(phi_k) (>= 0, default 1). */
+  readonly lambda2?: number;
+  /** Added inside both logs, log(theta + epsilon) (> 0, default 1e-3 as in the authors' code): at step 1 theta = phi = 0. */
+  readonly epsilon?: number;
+  /**
+   * Whether `yPred` are logits (default true). When false, `yPred` are probabilities and their
+   * log is used: exact, because the margins are invariant to a per-row shift of the logits.
+   */
+  readonly fromLogits?: boolean;
+  /** `'paper'` (default) or `'reference'`; see {@link GalaVariant}. */
+  readonly variant?: GalaVariant;
+}
+
+/**
+ * Accumulated gradient statistics of a {@link GalaLoss}, as plain numbers (JSON-safe).
+ * Units: sums of per-sample logit-gradient magnitudes, each divided by its batch size.
+ */
+export interface GalaState {
+  /** theta_j, accumulated positive gradient of each class, length numClasses. */
+  positive: number[];
+  /** phi_k, accumulated negative gradient emitted by the samples of each class, length numClasses. */
+  negative: number[];
+  /** Number of training steps (batches) whose statistics were accumulated. */
+  steps: number;
+  /**
+   * `'reference'` variant only: the single running sum of positive gradients that is added
+   * into `positive` every step. Needed to resume exactly.
+   */
+  positiveRunning?: number[];
+}
+
+const DEFAULTS = { lambda1: 1, lambda2: 1, epsilon: 1e-3, fromLogits: true, variant: 'paper' as GalaVariant };
+
+/** Smallest probability used when `fromLogits` is false (log(0) would be -Infinity). */
+const PROBABILITY_FLOOR = 1e-7;
+
+/**
+ * Gradient-Aware Logit Adjustment loss (GALA).
+ *
+ * Zhang et al., "Gradient-Aware Logit Adjustment Loss for Long-tailed Classifier", ICASSP 2024,
+ * arXiv:2403.09036, Section 2. For a sample with label k and logits z (length C):
+ *
+ * ```text
+ * F_j = z_j + lambda1 * log(theta_j + eps) - lambda2 * log(phi_k + eps)   (j != k)
+ * F_k = z_k
+ * L   = -log softmax(F)_k
+ * ```
+ *
+ * theta_j is the positive gradient accumulated by class j over all past training samples
+ * (sum of 1 - p_ij over samples of class j), phi_k the negative gradient emitted by samples of
+ * class k (sum of sum_{j != k} p_ij), with p = softmax(F) and each per-sample magnitude divided
+ * by the batch size (the batch-mean reduction `fit` applies). Both are stop-gradient constants.
+ * Batch t uses the statistics of batches before t; its own are added after its loss.
+ *
+ * The state is updated only when the loss runs under a gradient tape (`fit`, `fitDataset`,
+ * `trainOnBatch`, `tf.grad`), never in `evaluate`, validation or `predict`. A batch whose
+ * logits are not all finite leaves the state unchanged. The update is tensor work only: no
+ * host-device sync, no per-sample loop, no gather, O(batch x numClasses).
+ *
+ * At inference the margins are not applied: use the model's raw logits (optionally with
+ * prediction re-balancing).
+ *
+ * The instance is itself the loss function, so it goes straight into `compile`:
+ *
+ * ```js
+ * import * as tf from '@tensorflow/tfjs';
+ * import { galaLoss } from 'tfjs-gala';
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 10, inputShape: [784] })] });
+ * const loss = galaLoss({ numClasses: 10 });
+ * model.compile({ optimizer: tf.train.adam(1e-3), loss });
+ * await model.fit(xs, ys, { epochs: 5 });   // ys one-hot [N, 10] or class indices [N]
+ * console.log(loss.getState());             // { positive: [...], negative: [...], steps }
+ * ```
+ *
+ * Call signature `(yTrue, yPred) => Tensor1D`:
+ * - `yTrue`: one-hot `[batch, numClasses]` or sparse class indices `[batch]` / `[batch, 1]`.
+ * - `yPred`: float32 logits `[batch, numClasses]` (probabilities when `fromLogits` is false).
+ * - returns float32 per-sample losses `[batch]`, so `classWeight` keeps working.
+ *
+ * @throws Error on invalid arguments (naming the argument, the value and what is allowed), on a
+ *   `yPred` that is not `[batch, numClasses]`, on labels of another layout or batch size, and
+ *   when called after {@link GalaLoss.dispose}.
+ */
+export class GalaLoss extends CallableLoss {
+  static override className = 'GalaLoss';
+
+  readonly numClasses: number;
+  readonly lambda1: number;
+  readonly lambda2: number;
+  readonly epsilon: number;
+  readonly fromLogits: boolean;
+  readonly variant: GalaVariant;
+
+  // theta, phi, (reference only) the single running sum of theta, and the step count.
+  private positive!: tf.Variable;
+  private negative!: tf.Variable;
+  private positiveRunning!: tf.Variable;
+  private stepCount!: tf.Variable;
+  private disposed = false;
+  // The tape and yPred of the last accumulated batch: a loss also listed as a metric runs
+  // twice on the same output tensor under the same tape and must update once (GUIDE §2).
+  private lastUpdate: { tape: unknown; predictionId: number } | null = null;
+
+  constructor(args: GalaLossArgs) {
+    super();
+    if (args == null || typeof args !== 'object') {
+      throw new Error(`GalaLoss args must be an object like {numClasses: 10}; received ${String(args)}.`);
+    }
+    const merged = { ...DEFAULTS, ...stripUndefined(args) };
+    this.numClasses = checkInteger('numClasses', merged.numClasses, 2);
+    this.lambda1 = checkNumber('lambda1', merged.lambda1, { min: 0 });
+    this.lambda2 = checkNumber('lambda2', merged.lambda2, { min: 0 });
+    this.epsilon = checkNumber('epsilon', merged.epsilon, { min: 0, exclusiveMin: true });
+    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.variant = checkOneOf('variant', merged.variant, ['paper', 'reference'] as const);
+    this.createState();
+  }
+
+  private createState(): void {
+    const c = this.numClasses;
+    // Unnamed, non-trainable: tfjs names are global and optimizers must never touch these.
+    // tidy disposes the initial values; the variables keep their own reference.
+    tf.tidy(() => {
+      this.positive = tf.variable(tf.zeros([c]), false);
+      this.negative = tf.variable(tf.zeros([c]), false);
+      this.positiveRunning = tf.variable(tf.zeros([c]), false);
+      this.stepCount = tf.variable(tf.scalar(0), false);
+    });
+  }
+
+  /** See the class docs. Returns per-sample losses `[batch]`. */
+  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
+    this.assertUsable();
+    const c = this.numClasses;
+    if (yPred.rank !== 2 || yPred.shape[1] !== c) {
+      throw new Error(`GalaLoss: yPred must be [batch, ${c}] (numClasses = ${c}); received shape [${yPred.shape.join(', ')}].`);
+    }
+    if (yTrue.shape[0] !== yPred.shape[0]) {
+      throw new Error(`GalaLoss: yTrue and yPred must have the same batch size; received ${yTrue.shape[0]} and ${yPred.shape[0]}.`);
+    }
+    const engineState = tf.engine().state;
+    const tape: unknown = engineState.activeTape;
+    const update =
+      engineState.gradientDepth > 0 && !(this.lastUpdate && this.lastUpdate.tape === tape && this.lastUpdate.predictionId === yPred.id);
+    if (update) this.lastUpdate = { tape, predictionId: yPred.id };
+
+    return tf.tidy(() => {
+      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const logits = this.fromLogits
+        ? tf.cast(yPred, 'float32')
+        : tf.log(tf.clipByValue(tf.cast(yPred, 'float32'), PROBABILITY_FLOOR, 1));
+
+      const logPositive = tf.log(tf.add(this.positive, this.epsilon)); // [C]
+      const logNegative = tf.log(tf.add(this.negative, this.epsilon)); // [C]
+      // lambda2 * log(phi_k) of each row's own class k: a [batch, 1] column.
+      const rowNegative = tf.sum(tf.mul(oneHot, logNegative), 1, true);
+      let shift = tf.sub(tf.mul(logPositive, this.lambda1), tf.mul(rowNegative, this.lambda2)); // [batch, C]
+      if (this.variant === 'paper') shift = tf.mul(shift, tf.sub(1, oneHot)); // target logit untouched
+      const adjusted = tf.add(logits, shift);
+
+      const logProbabilities = tf.logSoftmax(adjusted);
+      const losses = tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
+
+      if (update) this.accumulate(oneHot, logits, tf.exp(logProbabilities));
+      return losses;
+    });
+  }
+
+  /**
+   * Adds one batch's statistics. Runs inside the caller's tidy; the new values live in the
+   * variables. theta/phi are read before this point, so the batch's own statistics only affect
+   * later batches.
+   */
+  private accumulate(oneHot: tf.Tensor2D, logits: tf.Tensor, probabilities: tf.Tensor): void {
+    const batchSize = oneHot.shape[0];
+    if (batchSize === 0) return;
+    const targetProbability = tf.sum(tf.mul(oneHot, probabilities), 1, true); // p_ik, [batch, 1]
+    const positivePerSample = tf.sub(1, targetProbability); // |dL/dF_k| = 1 - p_k
+    const negativePerSample = tf.sum(tf.mul(probabilities, tf.sub(1, oneHot)), 1, true); // sum_{j != k} p_j
+    // Per class: sum over its samples, divided by the batch size (mean reduction).
+    const positiveDelta = tf.div(tf.sum(tf.mul(oneHot, positivePerSample), 0), batchSize);
+    const negativeDelta = tf.div(tf.sum(tf.mul(oneHot, negativePerSample), 0), batchSize);
+
+    // A batch with any non-finite logit contributes nothing (no host sync: a 0/1 factor).
+    const finite = tf.cast(tf.all(tf.isFinite(logits)), 'float32');
+    const clean = (delta: tf.Tensor) => tf.mul(tf.where(tf.isFinite(delta), delta, tf.zerosLike(delta)), finite);
+
+    if (this.variant === 'reference') {
+      this.positiveRunning.assign(tf.add(this.positiveRunning, clean(positiveDelta)));
+      this.positive.assign(tf.add(this.positive, tf.mul(this.positiveRunning, finite)));
+    } else {
+      this.positive.assign(tf.add(this.positive, clean(positiveDelta)));
+    }
+    this.negative.assign(tf.add(this.negative, clean(negativeDelta)));
+    this.stepCount.assign(tf.add(this.stepCount, finite));
+  }
+
+  /**
+   * Reads the accumulated statistics (theta, phi, steps) to the host. Synchronous: do not call
+   * per batch in a hot loop.
+   */
+  getState(): GalaState {
+    this.assertUsable();
+    const state: GalaState = {
+      positive: Array.from(this.positive.dataSync()),
+      negative: Array.from(this.negative.dataSync()),
+      steps: Math.round(this.stepCount.dataSync()[0]),
+    };
+    if (this.variant === 'reference') state.positiveRunning = Array.from(this.positiveRunning.dataSync());
+    return state;
+  }
+
+  /**
+   * Replaces the accumulated statistics, e.g. to resume training.
+   * @throws Error when a field has the wrong length, a negative or non-finite entry, or `steps`
+   *   is not a non-negative integer; the current state is kept.
+   */
+  setState(state: GalaState): void {
+    this.assertUsable();
+    if (state == null || typeof state !== 'object') {
+      throw new Error(`GalaLoss.setState: state must be {positive, negative, steps}; received ${String(state)}.`);
+    }
+    const c = this.numClasses;
+    const positive = checkNumberArray('state.positive', state.positive, c, 0);
+    const negative = checkNumberArray('state.negative', state.negative, c, 0);
+    const steps = checkInteger('state.steps', state.steps, 0);
+    const running =
+      state.positiveRunning === undefined ? new Array<number>(c).fill(0) : checkNumberArray('state.positiveRunning', state.positiveRunning, c, 0);
+    tf.tidy(() => {
+      this.positive.assign(tf.tensor1d(positive));
+      this.negative.assign(tf.tensor1d(negative));
+      this.positiveRunning.assign(tf.tensor1d(running));
+      this.stepCount.assign(tf.scalar(steps));
+    });
+  }
+
+  /** Sets theta, phi and the step count back to zero. */
+  resetState(): void {
+    this.assertUsable();
+    tf.tidy(() => {
+      for (const v of [this.positive, this.negative, this.positiveRunning]) v.assign(tf.zeros([this.numClasses]));
+      this.stepCount.assign(tf.scalar(0));
+    });
+    this.lastUpdate = null;
+  }
+
+  /** Frees the state variables. The loss cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const v of [this.positive, this.negative, this.positiveRunning, this.stepCount]) v.dispose();
+    this.disposed = true;
+  }
+
+  /** Whether {@link GalaLoss.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Constructor arguments, all defaults filled in. */
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      numClasses: this.numClasses,
+      lambda1: this.lambda1,
+      lambda2: this.lambda2,
+      epsilon: this.epsilon,
+      fromLogits: this.fromLogits,
+      variant: this.variant,
+    };
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error('GalaLoss: this loss was disposed; create a new one with galaLoss({...}).');
+  }
+}
+tf.serialization.registerClass(GalaLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+
+/**
+ * Creates a {@link GalaLoss} (Keras-style function form): `model.compile({loss: galaLoss({numClasses})})`.
+ * @throws Error on invalid arguments; see {@link GalaLossArgs}.
+ */
+export function galaLoss(args: GalaLossArgs): GalaLoss {
+  return new GalaLoss(args);
+}
+
+function stripUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
