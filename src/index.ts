@@ -9,3 +9,18 @@ export { GalaLoss, galaLoss, type GalaLossArgs, type GalaState, type GalaVariant
 export { toOneHot } from './losses/labels';
 export { fileSystem, FILE_SCHEME } from './io/file_system';
 export { TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss } from './io/training_config';
+export { FocalLoss, focalLoss, type FocalLossArgs } from './losses/focal_loss';
+export { LogitAdjustedLoss, logitAdjustedLoss, type LogitAdjustedLossArgs } from './losses/logit_adjusted_loss';
+export { adjustLogitsPostHoc, type PostHocAdjustmentArgs } from './losses/post_hoc_logit_adjustment';
+export { BalancedSoftmaxLoss, balancedSoftmaxLoss, type BalancedSoftmaxLossArgs } from './losses/balanced_softmax_loss';
+export { LDAMLoss, ldamLoss, type LDAMLossArgs, type ClassWeightedLoss } from './losses/ldam_loss';
+export { DeferredReweighting, deferredReweighting, type DeferredReweightingArgs } from './losses/deferred_reweighting';
+export { effectiveNumberWeights, inverseFrequencyWeights, toClassWeightMap } from './losses/class_weights';
+export {
+  PredictionRebalance,
+  predictionRebalance,
+  type PredictionRebalanceArgs,
+  type RebalanceMode,
+  type TensorDatasetLike,
+} from './layers/prediction_rebalance';
+export { rebalancePredictions, rebalancedArgMax, type RebalanceOptions } from './layers/rebalance_math';

@@ -10,7 +10,7 @@ export function expectClose(actual: tf.Tensor | ArrayLike<number> | number, expe
       expect(Number.isNaN(a[i])).toBe(true);
       continue;
     }
-    if (Math.abs(a[i] - e[i]) > tol * Math.max(1, Math.abs(e[i]))) {
+    if (Number.isNaN(a[i]) || Math.abs(a[i] - e[i]) > tol * Math.max(1, Math.abs(e[i]))) {
       throw new Error(`index ${i}: got ${a[i]}, expected ${e[i]} (tolerance ${tol}); got [${a.slice(0, 20).join(', ')}], expected [${e.slice(0, 20).join(', ')}]`);
     }
   }

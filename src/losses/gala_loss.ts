@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
 import { toOneHot } from './labels';
+import { resolveArgs } from './loss_args';
+import { checkLossInputs, predictionsToLogits } from './softmax_cross_entropy';
 import { checkBoolean, checkInteger, checkNumber, checkNumberArray, checkOneOf } from './validate';
 
 /**
@@ -53,9 +55,6 @@ export interface GalaState {
 
 const DEFAULTS = { lambda1: 1, lambda2: 1, epsilon: 1e-3, fromLogits: true, variant: 'paper' as GalaVariant };
 
-/** Smallest probability used when `fromLogits` is false (log(0) would be -Infinity). */
-const PROBABILITY_FLOOR = 1e-7;
-
 /**
  * Gradient-Aware Logit Adjustment loss (GALA).
  *
@@ -90,12 +89,15 @@ const PROBABILITY_FLOOR = 1e-7;
  * const model = tf.sequential({ layers: [tf.layers.dense({ units: 10, inputShape: [784] })] });
  * const loss = galaLoss({ numClasses: 10 });
  * model.compile({ optimizer: tf.train.adam(1e-3), loss });
- * await model.fit(xs, ys, { epochs: 5 });   // ys one-hot [N, 10] or class indices [N]
+ * await model.fit(xs, ys, { epochs: 5 });   // ys one-hot [N, 10]
  * console.log(loss.getState());             // { positive: [...], negative: [...], steps }
  * ```
  *
  * Call signature `(yTrue, yPred) => Tensor1D`:
  * - `yTrue`: one-hot `[batch, numClasses]` or sparse class indices `[batch]` / `[batch, 1]`.
+ *   Note: `model.fit` / `trainOnBatch` in tfjs-layers 4.22 check targets against the output
+ *   shape for every loss but the stock sparse cross-entropy, so pass one-hot labels there;
+ *   sparse labels work with `fitDataset`, `tf.grad` and direct calls.
  * - `yPred`: float32 logits `[batch, numClasses]` (probabilities when `fromLogits` is false).
  * - returns float32 per-sample losses `[batch]`, so `classWeight` keeps working.
  *
@@ -125,10 +127,7 @@ export class GalaLoss extends CallableLoss {
 
   constructor(args: GalaLossArgs) {
     super();
-    if (args == null || typeof args !== 'object') {
-      throw new Error(`GalaLoss args must be an object like {numClasses: 10}; received ${String(args)}.`);
-    }
-    const merged = { ...DEFAULTS, ...stripUndefined(args) };
+    const merged = resolveArgs('GalaLoss', args, DEFAULTS, '{numClasses: 10}');
     this.numClasses = checkInteger('numClasses', merged.numClasses, 2);
     this.lambda1 = checkNumber('lambda1', merged.lambda1, { min: 0 });
     this.lambda2 = checkNumber('lambda2', merged.lambda2, { min: 0 });
@@ -154,12 +153,7 @@ export class GalaLoss extends CallableLoss {
   compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
     this.assertUsable();
     const c = this.numClasses;
-    if (yPred.rank !== 2 || yPred.shape[1] !== c) {
-      throw new Error(`GalaLoss: yPred must be [batch, ${c}] (numClasses = ${c}); received shape [${yPred.shape.join(', ')}].`);
-    }
-    if (yTrue.shape[0] !== yPred.shape[0]) {
-      throw new Error(`GalaLoss: yTrue and yPred must have the same batch size; received ${yTrue.shape[0]} and ${yPred.shape[0]}.`);
-    }
+    checkLossInputs('GalaLoss', yTrue, yPred, c);
     const engineState = tf.engine().state;
     const tape: unknown = engineState.activeTape;
     const update =
@@ -168,9 +162,7 @@ export class GalaLoss extends CallableLoss {
 
     return tf.tidy(() => {
       const oneHot = toOneHot(yTrue, c, 'yTrue');
-      const logits = this.fromLogits
-        ? tf.cast(yPred, 'float32')
-        : tf.log(tf.clipByValue(tf.cast(yPred, 'float32'), PROBABILITY_FLOOR, 1));
+      const logits = predictionsToLogits(yPred, this.fromLogits);
 
       const logPositive = tf.log(tf.add(this.positive, this.epsilon)); // [C]
       const logNegative = tf.log(tf.add(this.negative, this.epsilon)); // [C]
@@ -302,8 +294,4 @@ tf.serialization.registerClass(GalaLoss as unknown as tf.serialization.Serializa
  */
 export function galaLoss(args: GalaLossArgs): GalaLoss {
   return new GalaLoss(args);
-}
-
-function stripUndefined<T extends object>(obj: T): Partial<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -60,7 +60,7 @@ export function checkNumberArray(name: string, value: unknown, length: number | 
     (length === null || value.length === length) &&
     value.every((v) => typeof v === 'number' && Number.isFinite(v) && (min === undefined || v >= min));
   if (!ok) {
-    const what = `${length === null ? 'an array' : `an array of ${length}`} finite numbers${min === undefined ? '' : ` >= ${min}`}`;
+    const what = `${length === null ? 'an array of' : `an array of ${length}`} finite numbers${min === undefined ? '' : ` >= ${min}`}`;
     const got = Array.isArray(value) ? `${describe(value.length > 12 ? value.slice(0, 12).concat(['…']) : value)} (length ${value.length})` : describe(value);
     throw new Error(`${name} must be ${what}; received ${got}.`);
   }

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { CallableLoss } from './callable_loss';
+import { checkPositiveClassArray, logs } from './class_frequencies';
+import { toOneHot } from './labels';
+import { resolveArgs } from './loss_args';
+import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { checkBoolean } from './validate';
+
+/** Arguments of {@link BalancedSoftmaxLoss} / {@link balancedSoftmaxLoss}. */
+export interface BalancedSoftmaxLossArgs {
+  /** Training samples per class n_j, each > 0; length = numClasses. */
+  readonly classCounts: readonly number[];
+  /** Whether `yPred` are logits (default true). When false they are probabilities. */
+  readonly fromLogits?: boolean;
+}
+
+/**
+ * Balanced softmax cross-entropy.
+ *
+ * Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020
+ * (https://arxiv.org/abs/2007.10740). With n_j the training samples of class j, for a sample with label y
+ * and logits z:
+ *
+ * ```text
+ * L = -log( n_y exp(z_y) / sum_j n_j exp(z_j) ) = -log softmax(z + log n)_y
+ * ```
+ *
+ * Computed as cross-entropy on `z + log(n)` through `logSoftmax`, so large counts cannot
+ * overflow. It is the same loss as {@link LogitAdjustedLoss} with tau = 1: log(n_j) and
+ * log(n_j / N) differ by the constant log N on every logit of a row. Predict with argmax z.
+ *
+ * Call signature `(yTrue, yPred) => Tensor1D`:
+ * - `yTrue`: one-hot `[batch, numClasses]` or sparse class indices `[batch]` / `[batch, 1]`.
+ * - `yPred`: float32 logits `[batch, numClasses]` (probabilities when `fromLogits` is false).
+ * - returns float32 per-sample losses `[batch]`, so tfjs's `classWeight` keeps working.
+ *
+ * ```js
+ * model.compile({ optimizer: 'adam', loss: balancedSoftmaxLoss({ classCounts: [500, 120, 9] }) });
+ * ```
+ *
+ * @throws Error on invalid arguments (naming the argument, the value and what is allowed), on a
+ *   `yPred` that is not `[batch, numClasses]`, and on labels of another layout or batch size.
+ */
+export class BalancedSoftmaxLoss extends CallableLoss {
+  static override className = 'BalancedSoftmaxLoss';
+
+  readonly classCounts: readonly number[];
+  readonly fromLogits: boolean;
+  readonly numClasses: number;
+  private readonly logCounts: Float32Array;
+
+  constructor(args: BalancedSoftmaxLossArgs) {
+    super();
+    const merged = resolveArgs('BalancedSoftmaxLoss', args, { fromLogits: true }, '{classCounts: [500, 120, 9]}');
+    this.classCounts = checkPositiveClassArray('classCounts', merged.classCounts);
+    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.numClasses = this.classCounts.length;
+    this.logCounts = logs(this.classCounts);
+  }
+
+  /** See the class docs. Returns per-sample losses `[batch]`. */
+  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
+    const c = checkLossInputs('BalancedSoftmaxLoss', yTrue, yPred, this.numClasses);
+    return tf.tidy(() => {
+      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const adjusted = tf.add(predictionsToLogits(yPred, this.fromLogits), tf.tensor2d(this.logCounts, [1, c])) as tf.Tensor2D;
+      return softmaxCrossEntropy(oneHot, adjusted);
+    });
+  }
+
+  /** Constructor arguments, all defaults filled in. */
+  getConfig(): tf.serialization.ConfigDict {
+    return { classCounts: this.classCounts.slice(), fromLogits: this.fromLogits };
+  }
+}
+tf.serialization.registerClass(BalancedSoftmaxLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+
+/**
+ * Creates a {@link BalancedSoftmaxLoss} (function form): `compile({loss: balancedSoftmaxLoss({classCounts})})`.
+ * @throws Error on invalid arguments; see {@link BalancedSoftmaxLossArgs}.
+ */
+export function balancedSoftmaxLoss(args: BalancedSoftmaxLossArgs): BalancedSoftmaxLoss {
+  return new BalancedSoftmaxLoss(args);
+}

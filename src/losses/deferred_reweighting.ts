@@ -1,0 +1,101 @@
+import { Callback } from '@tensorflow/tfjs-layers';
+
+import type { ClassWeightedLoss } from './ldam_loss';
+import { resolveArgs } from './loss_args';
+import { checkInteger, checkNumberArray } from './validate';
+
+/** Arguments of {@link DeferredReweighting} / {@link deferredReweighting}. */
+export interface DeferredReweightingArgs {
+  /** The loss whose class weights are switched, e.g. an {@link LDAMLoss}. */
+  readonly loss: ClassWeightedLoss;
+  /**
+   * First epoch (0-based, as `fit` counts them, `initialEpoch` included) trained with
+   * `classWeights`; integer >= 0. The paper switches at epoch 160 of 200 on CIFAR.
+   */
+  readonly switchEpoch: number;
+  /**
+   * Weights from `switchEpoch` on, one per class (>= 0). The paper uses effective-number
+   * weights with beta = 0.9999: `effectiveNumberWeights(classCounts)`.
+   */
+  readonly classWeights: readonly number[];
+  /** Weights before `switchEpoch` (default null: unweighted, as in the paper). */
+  readonly initialClassWeights?: readonly number[] | null;
+}
+
+/**
+ * Deferred re-weighting (DRW): trains unweighted first, then switches to class weights at a
+ * chosen epoch, within one `fit` call.
+ *
+ * Cao et al., "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss",
+ * NeurIPS 2019 (https://arxiv.org/abs/1906.07413), the LDAM-DRW schedule. Learning features with uniform
+ * weights first and re-weighting only for the last phase gave better results than
+ * re-weighting from the start.
+ *
+ * Why a callback on the loss rather than tfjs's `classWeight`: `fit` reads `classWeight` once,
+ * when it starts, so it cannot change mid-call. This callback instead sets the loss's own
+ * per-class weights (a non-trainable variable) at the start of every epoch, from
+ * {@link DeferredReweighting.weightsForEpoch}. Because it uses the epoch number `fit` passes,
+ * a resumed run (`initialEpoch`) gets the right phase.
+ *
+ * ```js
+ * const loss = ldamLoss({ classCounts, scale: 1 });
+ * model.compile({ optimizer: 'sgd', loss });
+ * await model.fit(xs, ys, {
+ *   epochs: 200,
+ *   callbacks: [deferredReweighting({ loss, switchEpoch: 160, classWeights: effectiveNumberWeights(classCounts) })],
+ * });
+ * ```
+ *
+ * For a loss without class weights of its own (plain cross-entropy), use two `fit` calls
+ * instead: `fit(..., {epochs: 160})`, then
+ * `fit(..., {initialEpoch: 160, epochs: 200, classWeight: toClassWeightMap(weights)})`.
+ *
+ * After training the loss keeps the weights of the last epoch.
+ *
+ * @throws Error on invalid arguments (naming the argument, the value and what is allowed).
+ */
+export class DeferredReweighting extends Callback {
+  readonly loss: ClassWeightedLoss;
+  readonly switchEpoch: number;
+  readonly classWeights: readonly number[];
+  readonly initialClassWeights: readonly number[] | null;
+
+  constructor(args: DeferredReweightingArgs) {
+    super();
+    const merged = resolveArgs('DeferredReweighting', args, { initialClassWeights: null }, '{loss, switchEpoch: 160, classWeights}');
+    const loss = merged.loss as unknown;
+    if (
+      loss == null ||
+      typeof (loss as ClassWeightedLoss).setClassWeights !== 'function' ||
+      typeof (loss as ClassWeightedLoss).numClasses !== 'number'
+    ) {
+      throw new Error(
+        `DeferredReweighting: loss must be a loss with per-class weights (numClasses and setClassWeights, e.g. an LDAMLoss); received ${String(loss)}.`,
+      );
+    }
+    this.loss = loss as ClassWeightedLoss;
+    const c = this.loss.numClasses;
+    this.switchEpoch = checkInteger('switchEpoch', merged.switchEpoch, 0);
+    this.classWeights = checkNumberArray('classWeights', merged.classWeights, c, 0);
+    this.initialClassWeights =
+      merged.initialClassWeights == null ? null : checkNumberArray('initialClassWeights', merged.initialClassWeights, c, 0);
+  }
+
+  /** The weights in force during `epoch` (0-based): null (or `initialClassWeights`) before `switchEpoch`, `classWeights` from it on. */
+  weightsForEpoch(epoch: number): number[] | null {
+    const weights = epoch >= this.switchEpoch ? this.classWeights : this.initialClassWeights;
+    return weights === null ? null : weights.slice();
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.loss.setClassWeights(this.weightsForEpoch(epoch));
+  }
+}
+
+/**
+ * Creates a {@link DeferredReweighting} callback (function form).
+ * @throws Error on invalid arguments; see {@link DeferredReweightingArgs}.
+ */
+export function deferredReweighting(args: DeferredReweightingArgs): DeferredReweighting {
+  return new DeferredReweighting(args);
+}

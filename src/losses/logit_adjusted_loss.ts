@@ -1,0 +1,108 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { CallableLoss } from './callable_loss';
+import { logs, priorsFrom } from './class_frequencies';
+import { toOneHot } from './labels';
+import { resolveArgs } from './loss_args';
+import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { checkBoolean, checkNumber } from './validate';
+
+/** Arguments of {@link LogitAdjustedLoss} / {@link logitAdjustedLoss}. Give exactly one of `classCounts` and `priors`. */
+export interface LogitAdjustedLossArgs {
+  /** Temperature tau (>= 0, default 1, the paper's choice; 0 gives plain cross-entropy). */
+  readonly tau?: number;
+  /** Training samples per class, each > 0; length = numClasses. */
+  readonly classCounts?: readonly number[] | null;
+  /** Class priors pi_j (training label frequencies), each > 0; normalised to sum 1. Length = numClasses. */
+  readonly priors?: readonly number[] | null;
+  /** Whether `yPred` are logits (default true). When false they are probabilities. */
+  readonly fromLogits?: boolean;
+}
+
+const DEFAULTS = {
+  tau: 1,
+  classCounts: null as readonly number[] | null,
+  priors: null as readonly number[] | null,
+  fromLogits: true,
+};
+
+/**
+ * Logit-adjusted softmax cross-entropy.
+ *
+ * Menon et al., "Long-tail learning via logit adjustment", ICLR 2021 (https://arxiv.org/abs/2007.07314).
+ * With class priors pi (training label frequencies), for a sample with label y and logits z:
+ *
+ * ```text
+ * L = -log softmax(z + tau * log(pi))_y
+ * ```
+ *
+ * Training with the prior added makes the raw logits z estimate the balanced (prior-free)
+ * posterior, so predict with argmax z as usual. With tau = 1 this is the balanced softmax
+ * loss (Ren et al. 2020): log(pi_j) and log(n_j) differ by one constant per row. The post-hoc
+ * form, for a model trained with plain cross-entropy, is {@link adjustLogitsPostHoc}.
+ *
+ * Call signature `(yTrue, yPred) => Tensor1D`:
+ * - `yTrue`: one-hot `[batch, numClasses]` or sparse class indices `[batch]` / `[batch, 1]`.
+ * - `yPred`: float32 logits `[batch, numClasses]` (probabilities when `fromLogits` is false).
+ * - returns float32 per-sample losses `[batch]`, so tfjs's `classWeight` keeps working.
+ *
+ * ```js
+ * model.compile({ optimizer: 'adam', loss: logitAdjustedLoss({ classCounts: [500, 120, 9] }) });
+ * ```
+ *
+ * @throws Error on invalid arguments (naming the argument, the value and what is allowed; both
+ *   or neither of `classCounts` and `priors`), on a `yPred` that is not `[batch, numClasses]`,
+ *   and on labels of another layout or batch size.
+ */
+export class LogitAdjustedLoss extends CallableLoss {
+  static override className = 'LogitAdjustedLoss';
+
+  readonly tau: number;
+  readonly classCounts: readonly number[] | null;
+  readonly priors: readonly number[] | null;
+  readonly fromLogits: boolean;
+  readonly numClasses: number;
+  // tau * log(pi_j), float32, length numClasses.
+  private readonly shift: Float32Array;
+
+  constructor(args: LogitAdjustedLossArgs) {
+    super();
+    const merged = resolveArgs('LogitAdjustedLoss', args, DEFAULTS, '{classCounts: [500, 120, 9]}');
+    this.tau = checkNumber('tau', merged.tau, { min: 0 });
+    const priors = priorsFrom('LogitAdjustedLoss', merged.classCounts, merged.priors);
+    this.classCounts = merged.classCounts == null ? null : merged.classCounts.slice();
+    this.priors = merged.priors == null ? null : merged.priors.slice();
+    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.numClasses = priors.length;
+    this.shift = logs(priors).map((v) => this.tau * v);
+  }
+
+  /** See the class docs. Returns per-sample losses `[batch]`. */
+  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
+    const c = checkLossInputs('LogitAdjustedLoss', yTrue, yPred, this.numClasses);
+    return tf.tidy(() => {
+      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const adjusted = tf.add(predictionsToLogits(yPred, this.fromLogits), tf.tensor2d(this.shift, [1, c])) as tf.Tensor2D;
+      return softmaxCrossEntropy(oneHot, adjusted);
+    });
+  }
+
+  /** Constructor arguments, all defaults filled in (the absent one of classCounts / priors is null). */
+  getConfig(): tf.serialization.ConfigDict {
+    return {
+      tau: this.tau,
+      classCounts: this.classCounts === null ? null : this.classCounts.slice(),
+      priors: this.priors === null ? null : this.priors.slice(),
+      fromLogits: this.fromLogits,
+    };
+  }
+}
+tf.serialization.registerClass(LogitAdjustedLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+
+/**
+ * Creates a {@link LogitAdjustedLoss} (function form): `compile({loss: logitAdjustedLoss({classCounts})})`.
+ * @throws Error on invalid arguments; see {@link LogitAdjustedLossArgs}.
+ */
+export function logitAdjustedLoss(args: LogitAdjustedLossArgs): LogitAdjustedLoss {
+  return new LogitAdjustedLoss(args);
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Pieces shared by the softmax-based baseline losses (focal, logit-adjusted, balanced softmax,
+ * LDAM): input checks, the probability-to-logit conversion behind `fromLogits: false`, and the
+ * numerically stable per-sample cross-entropy.
+ */
+
+/** Smallest probability used when `fromLogits` is false (log(0) would be -Infinity). */
+export const PROBABILITY_FLOOR = 1e-7;
+
+/**
+ * Checks that `yPred` is `[batch, numClasses]` and that `yTrue` has the same batch size.
+ * `numClasses` null accepts any class count >= 2.
+ * @returns the number of classes of `yPred`.
+ * @throws Error naming `owner`, the shapes received and what is allowed.
+ */
+export function checkLossInputs(owner: string, yTrue: tf.Tensor, yPred: tf.Tensor, numClasses: number | null): number {
+  const expected = numClasses === null ? 'numClasses' : String(numClasses);
+  const classes = yPred.shape[1] as number;
+  if (yPred.rank !== 2 || (numClasses !== null && classes !== numClasses) || classes < 2) {
+    throw new Error(
+      `${owner}: yPred must be [batch, ${expected}]${numClasses === null ? ' with numClasses >= 2' : ''}; ` +
+        `received shape [${yPred.shape.join(', ')}].`,
+    );
+  }
+  if (yTrue.rank === 0 || yTrue.shape[0] !== yPred.shape[0]) {
+    throw new Error(
+      `${owner}: yTrue and yPred must have the same batch size; received yTrue shape [${yTrue.shape.join(', ')}] ` +
+        `and yPred shape [${yPred.shape.join(', ')}].`,
+    );
+  }
+  return classes;
+}
+
+/**
+ * Float32 logits from the model's outputs. With `fromLogits` false the outputs are
+ * probabilities and their log is returned, clipped to [{@link PROBABILITY_FLOOR}, 1]. log p
+ * differs from the logits that produced p by one constant per row, which softmax-based losses
+ * (and their per-class logit shifts) ignore, so both paths give the same loss.
+ */
+export function predictionsToLogits(yPred: tf.Tensor, fromLogits: boolean): tf.Tensor2D {
+  return tf.tidy(() => {
+    const values = tf.cast(yPred, 'float32') as tf.Tensor2D;
+    return fromLogits ? values : tf.log(tf.clipByValue(values, PROBABILITY_FLOOR, 1));
+  });
+}
+
+/**
+ * Per-sample softmax cross-entropy `-sum_j y_j log softmax(z)_j`, shape `[batch]`.
+ * `logSoftmax` subtracts the row maximum before exponentiating, so no logit overflows.
+ * @param oneHot float32 `[batch, numClasses]`.
+ * @param logits float32 `[batch, numClasses]`.
+ */
+export function softmaxCrossEntropy(oneHot: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
+}
