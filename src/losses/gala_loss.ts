@@ -164,42 +164,51 @@ export class GalaLoss extends CallableLoss {
       const oneHot = toOneHot(yTrue, c, 'yTrue');
       const logits = predictionsToLogits(yPred, this.fromLogits);
 
-      const logPositive = tf.log(tf.add(this.positive, this.epsilon)); // [C]
-      const logNegative = tf.log(tf.add(this.negative, this.epsilon)); // [C]
-      // lambda2 * log(phi_k) of each row's own class k: a [batch, 1] column.
-      const rowNegative = tf.sum(tf.mul(oneHot, logNegative), 1, true);
-      let shift = tf.sub(tf.mul(logPositive, this.lambda1), tf.mul(rowNegative, this.lambda2)); // [batch, C]
-      if (this.variant === 'paper') shift = tf.mul(shift, tf.sub(1, oneHot)); // target logit untouched
-      const adjusted = tf.add(logits, shift);
-
+      // a_j = lambda1*log(theta_j + eps), b_k = lambda2*log(phi_k + eps), both [C] constants.
+      const positiveShift = tf.mul(tf.log(tf.add(this.positive, this.epsilon)), this.lambda1);
+      // Adding b_k to every logit of a row with label k changes neither softmax nor the loss
+      // (row-shift invariance), so instead of F (paper: F_j = z_j + a_j - b_k for j != k,
+      // F_k = z_k; reference: F_j = z_j + a_j - b_k for all j) we evaluate the equivalent
+      //   paper:     G = z + a + onehot * (b - a)      (G_j = z_j + a_j, G_k = z_k + b_k)
+      //   reference: G = z + a
+      // which has the same softmax and loss with 2 (resp. 1) [batch, C] ops instead of 6.
+      let adjusted = tf.add(logits, positiveShift);
+      if (this.variant === 'paper') {
+        const negativeShift = tf.mul(tf.log(tf.add(this.negative, this.epsilon)), this.lambda2);
+        adjusted = tf.add(adjusted, tf.mul(oneHot, tf.sub(negativeShift, positiveShift)));
+      }
       const logProbabilities = tf.logSoftmax(adjusted);
       const losses = tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
 
-      if (update) this.accumulate(oneHot, logits, tf.exp(logProbabilities));
+      if (update) this.accumulate(oneHot, logits, logProbabilities, losses);
       return losses;
     });
   }
 
   /**
    * Adds one batch's statistics. Runs inside the caller's tidy; the new values live in the
-   * variables. theta/phi are read before this point, so the batch's own statistics only affect
-   * later batches.
+   * variables. theta/phi were read above, so the batch's own statistics only affect later batches.
+   * `logProbabilities` = log softmax(F) (same as of G above), `losses` = -log p_k per row.
    */
-  private accumulate(oneHot: tf.Tensor2D, logits: tf.Tensor, probabilities: tf.Tensor): void {
+  private accumulate(oneHot: tf.Tensor2D, logits: tf.Tensor, logProbabilities: tf.Tensor, losses: tf.Tensor1D): void {
     const batchSize = oneHot.shape[0];
     if (batchSize === 0) return;
-    const targetProbability = tf.sum(tf.mul(oneHot, probabilities), 1, true); // p_ik, [batch, 1]
+    const targetProbability = tf.exp(tf.neg(losses)); // p_k = exp(-L), [batch]
     const positivePerSample = tf.sub(1, targetProbability); // |dL/dF_k| = 1 - p_k
-    const negativePerSample = tf.sum(tf.mul(probabilities, tf.sub(1, oneHot)), 1, true); // sum_{j != k} p_j
-    // Per class: sum over its samples, divided by the batch size (mean reduction).
-    const positiveDelta = tf.div(tf.sum(tf.mul(oneHot, positivePerSample), 0), batchSize);
-    const negativeDelta = tf.div(tf.sum(tf.mul(oneHot, negativePerSample), 0), batchSize);
+    // sum_{j != k} p_j, computed from the probabilities rather than assumed equal to 1 - p_k.
+    const negativePerSample = tf.sub(tf.sum(tf.exp(logProbabilities), 1), targetProbability);
+    // Per class c: sum over the rows labelled c, in one [C, batch] x [batch, 2] product,
+    // divided by the batch size (the mean reduction of fit).
+    const perSample = tf.stack([positivePerSample, negativePerSample], 1); // [batch, 2]
+    const perClass = tf.div(tf.matMul(oneHot, perSample, true, false), batchSize); // [C, 2]
+    const [positiveDelta, negativeDelta] = tf.unstack(perClass, 1);
 
     // A batch with any non-finite logit contributes nothing (no host sync: a 0/1 factor).
     const finite = tf.cast(tf.all(tf.isFinite(logits)), 'float32');
     const clean = (delta: tf.Tensor) => tf.mul(tf.where(tf.isFinite(delta), delta, tf.zerosLike(delta)), finite);
 
     if (this.variant === 'reference') {
+      // The authors' code adds the running sum into theta every step (GUIDE §1).
       this.positiveRunning.assign(tf.add(this.positiveRunning, clean(positiveDelta)));
       this.positive.assign(tf.add(this.positive, tf.mul(this.positiveRunning, finite)));
     } else {
