@@ -24,3 +24,39 @@ export {
   type TensorDatasetLike,
 } from './layers/prediction_rebalance';
 export { rebalancePredictions, rebalancedArgMax, type RebalanceOptions } from './layers/rebalance_math';
+export {
+  loadFashionMnist,
+  loadFashionMnistLT,
+  findIdxFile,
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_CLASS_NAMES,
+  FASHION_MNIST_NUM_CLASSES,
+  DEBIAN_FASHION_MNIST_DIR,
+  type FashionMnist,
+  type LoadFashionMnistLTOptions,
+} from './data/fashion_mnist';
+export { decodeIdx, encodeIdx, type IdxArray, type IdxDataType, type IdxTypedArray } from './data/idx';
+export { readIdxFile, writeIdxFile, isGzip } from './data/idx_file';
+export { longTailCounts, sampleClassIndices, type LongTailOptions } from './data/long_tail';
+export {
+  makeLongTailed,
+  selectExamples,
+  subsetImages,
+  LONG_TAIL_DEFAULTS,
+  type ImageSplit,
+  type ClassificationSplit,
+  type LongTailedDataset,
+  type MakeLongTailedOptions,
+} from './data/splits';
+export { classCounts } from './eval/class_counts';
+export {
+  shotGroups,
+  shotGroupOf,
+  SHOT_GROUPS,
+  SHOT_THRESHOLDS,
+  MANY_SHOT_ABOVE,
+  FEW_SHOT_BELOW,
+  type ShotGroup,
+  type ShotThresholds,
+} from './eval/shot_groups';
+export { longTailAccuracy, perClassAccuracy, type LongTailAccuracy, type GroupAccuracy } from './eval/long_tail_accuracy';

@@ -1,0 +1,254 @@
+/**
+ * `tfjs-gala demo`: cross-entropy vs GALA on long-tailed Fashion-MNIST, same model, seed and
+ * schedule, one results table.
+ */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+
+import { loadFashionMnistLT } from '../data/fashion_mnist';
+import { checkSeed } from '../data/random';
+import { FEW_SHOT_BELOW, MANY_SHOT_ABOVE, SHOT_GROUPS, shotGroups, type ShotGroup } from '../eval/shot_groups';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from './backend';
+import { resolveDataSource } from './data_source';
+import type { CliEnvironment } from './environment';
+import { DEMO_METHODS, type TrainingMethod } from './methods';
+import { integerOption, numberOption } from './options';
+import { renderResultsTable } from './table';
+import { INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, type Initialization, type MethodResult } from './trainer';
+
+/** Options of the demo, as parsed from the command line. */
+export interface DemoOptions {
+  /** Folder with the four Fashion-MNIST IDX files; default: Debian's full dataset, else the committed subset. */
+  readonly data?: string;
+  /** Imbalance factor of the training split (>= 1). */
+  readonly imbalance: number;
+  /** Training images of the head class (integer >= 1, >= imbalance). */
+  readonly nMax: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Seeds the subsample, the initialisation and the batch order. */
+  readonly seed: number;
+  readonly backend: BackendChoice;
+  /** Adam learning rate. */
+  readonly lr: number;
+  /** Initialisation of the dense layers; see {@link Initialization}. */
+  readonly init: Initialization;
+  /** Also write the report as JSON to this file. */
+  readonly json?: string;
+  /** Draw a progress bar (on a terminal). */
+  readonly progress: boolean;
+}
+
+/** The protocol of ANCHORS.md: IF 100, nMax 500, 30 epochs of Adam 1e-3 at batch 128, seed 0. */
+export const DEMO_DEFAULTS = {
+  imbalance: 100,
+  nMax: 500,
+  epochs: 30,
+  batchSize: 128,
+  seed: 0,
+  backend: 'auto',
+  lr: 1e-3,
+  init: 'pytorch', // the PyTorch protocol of ANCHORS.md: U(±1/sqrt(fanIn)) weights and biases
+  progress: true,
+} as const satisfies Partial<DemoOptions>;
+
+/** One row of the report. Accuracies are fractions in [0, 1]; null = empty shot group. */
+export interface DemoRow {
+  readonly method: string;
+  readonly label: string;
+  readonly overall: number;
+  readonly many: number | null;
+  readonly medium: number | null;
+  readonly few: number | null;
+  readonly perClass: readonly (number | null)[];
+  readonly secondsPerEpoch: number;
+  readonly finalTrainingLoss: number;
+}
+
+/** What the demo measured (also its JSON output). */
+export interface DemoReport {
+  readonly data: {
+    readonly source: string;
+    readonly dir: string;
+    readonly trainExamples: number;
+    readonly testExamples: number;
+    readonly classCounts: readonly number[];
+    readonly shotGroups: Readonly<Record<ShotGroup, readonly number[]>>;
+  };
+  readonly backend: string;
+  readonly settings: {
+    readonly model: string;
+    readonly imbalanceFactor: number;
+    readonly nMax: number;
+    readonly epochs: number;
+    readonly batchSize: number;
+    readonly learningRate: number;
+    readonly seed: number;
+    readonly initialization: Initialization;
+  };
+  readonly rows: readonly DemoRow[];
+  readonly totalSeconds: number;
+}
+
+/** Adds the `demo` subcommand to `program`. */
+export function registerDemoCommand(program: Command, env: CliEnvironment): Command {
+  return program
+    .command('demo')
+    .description('Train the same MLP with softmax cross-entropy and with GALA on long-tailed Fashion-MNIST; print accuracy by shot group.')
+    .option('--data <dir>', 'folder with the 4 Fashion-MNIST IDX files (.gz or not); default: the Debian dataset-fashion-mnist folder if installed, else the committed subset')
+    .option('--imbalance <factor>', 'imbalance factor IF = n_max / n_min of the training split (>= 1)', numberOption(1), DEMO_DEFAULTS.imbalance)
+    .option('--n-max <n>', 'training images of the head class (class 0)', integerOption(1), DEMO_DEFAULTS.nMax)
+    .option('--epochs <n>', 'training epochs', integerOption(1), DEMO_DEFAULTS.epochs)
+    .option('--batch-size <n>', 'mini-batch size', integerOption(1), DEMO_DEFAULTS.batchSize)
+    .option('--seed <n>', 'seed of the subsample, the initialisation and the batch order', integerOption(0, 0xffffffff), DEMO_DEFAULTS.seed)
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend; auto = fastest installed (tensorflow, wasm, cpu)').choices(BACKEND_CHOICES).default(DEMO_DEFAULTS.backend),
+    )
+    .option('--lr <rate>', 'Adam learning rate (> 0)', numberOption(0, true), DEMO_DEFAULTS.lr)
+    .addOption(
+      new Option('--init <scheme>', 'initialisation of the dense layers: glorot (tfjs default) or pytorch (nn.Linear default, as in the ANCHORS.md run)')
+        .choices(INITIALIZATIONS)
+        .default(DEMO_DEFAULTS.init),
+    )
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .option('--no-progress', 'do not draw progress bars')
+    .action(async (options: DemoOptions) => {
+      await runDemo(options, env);
+    });
+}
+
+/**
+ * Runs the demo: selects the backend, loads and subsamples the data, trains each method of
+ * `methods` with the same seed, prints the data used, the class counts and the results table,
+ * and writes the JSON report when asked.
+ *
+ * @throws Error for inconsistent options (naming them), a missing or malformed data folder,
+ *   an unavailable backend, or a data folder with too few images for the profile.
+ */
+export async function runDemo(options: DemoOptions, env: CliEnvironment, methods: readonly TrainingMethod[] = DEMO_METHODS): Promise<DemoReport> {
+  const { imbalance, nMax, epochs, batchSize, seed, lr, init } = options;
+  checkDemoOptions(options);
+  const started = performance.now();
+  const print = (line = '') => env.stdout.write(`${line}\n`);
+
+  // The backend first: an unavailable one fails before the data is read.
+  const backend = await selectBackend(options.backend);
+  const source = resolveDataSource(options.data, env);
+  const data = await loadFashionMnistLT({ dir: source.dir, imbalanceFactor: imbalance, nMax, seed });
+  const groups = shotGroups(data.classCounts);
+  print(`Data: ${source.description}`);
+  print(
+    `Fashion-MNIST-LT: imbalance factor ${imbalance}, n_max ${nMax}, seed ${seed}: ` +
+      `${data.train.numExamples} training images, ${data.test.numExamples} test images (balanced)`,
+  );
+  print(`Training images per class: ${data.classCounts.join(' ')}`);
+  print(`Shot groups (by training images): ${SHOT_GROUPS.map((g) => `${g} [${groups[g].join(' ')}]`).join(', ')}`);
+  print(`Backend: ${backend.name} (${backend.packageName})`);
+  const model = `MLP ${[data.train.numFeatures, ...MLP_HIDDEN_UNITS, data.numClasses].join('-')}`;
+  print(`Model: ${model} (ReLU, ${init} initialisation), Adam lr ${lr}, batch ${batchSize}, ${epochs} epochs`);
+  print();
+
+  const context = { numClasses: data.numClasses, classCounts: data.classCounts };
+  const results: MethodResult[] = [];
+  for (const method of methods) {
+    const bar = options.progress ? createProgressBar(env.stderr, method.label) : null;
+    try {
+      const rows = await trainAndEvaluate(method, data.train, data.test, context, {
+        epochs,
+        batchSize,
+        learningRate: lr,
+        seed,
+        initialization: init,
+        onBatchEnd: bar
+          ? ({ epoch, batch, batchesPerEpoch, loss }) => {
+              if (batch === 0) bar.setTotal(epochs * batchesPerEpoch);
+              bar.update(epoch * batchesPerEpoch + batch + 1, { epoch: epoch + 1, loss: loss.toFixed(4) });
+            }
+          : undefined,
+      });
+      results.push(...rows);
+    } finally {
+      bar?.stop();
+    }
+  }
+
+  const rows: DemoRow[] = results.map((r) => ({
+    method: r.name,
+    label: r.label,
+    overall: r.accuracy.overall,
+    many: r.accuracy.groups.many.accuracy,
+    medium: r.accuracy.groups.medium.accuracy,
+    few: r.accuracy.groups.few.accuracy,
+    perClass: r.accuracy.perClass,
+    secondsPerEpoch: r.secondsPerEpoch,
+    finalTrainingLoss: r.finalLoss,
+  }));
+  print(
+    renderResultsTable(
+      rows.map((r) => ({ label: r.label, overall: r.overall, groups: { many: r.many, medium: r.medium, few: r.few }, secondsPerEpoch: r.secondsPerEpoch })),
+      { many: groups.many.length, medium: groups.medium.length, few: groups.few.length },
+    ),
+  );
+  const totalSeconds = (performance.now() - started) / 1000;
+  print(
+    `Top-1 accuracy (%) on the balanced test split. Shot groups by training images: many > ${MANY_SHOT_ABOVE}, ` +
+      `medium ${FEW_SHOT_BELOW}..${MANY_SHOT_ABOVE}, few < ${FEW_SHOT_BELOW} (number of classes in the headers).`,
+  );
+  print(`Total time: ${totalSeconds.toFixed(1)} s`);
+
+  const report: DemoReport = {
+    data: {
+      source: source.description,
+      dir: source.dir,
+      trainExamples: data.train.numExamples,
+      testExamples: data.test.numExamples,
+      classCounts: data.classCounts,
+      shotGroups: groups,
+    },
+    backend: backend.name,
+    settings: { model, imbalanceFactor: imbalance, nMax, epochs, batchSize, learningRate: lr, seed, initialization: init },
+    rows,
+    totalSeconds,
+  };
+  if (options.json !== undefined) {
+    await fs.mkdir(path.dirname(path.resolve(options.json)), { recursive: true });
+    await fs.writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    print(`Results written to ${options.json}`);
+  }
+  return report;
+}
+
+/** Checks what the option parsers cannot see alone (also guards calls from code). */
+function checkDemoOptions(options: DemoOptions): void {
+  const { imbalance, nMax, epochs, batchSize, seed, lr } = options;
+  if (!Number.isFinite(imbalance) || imbalance < 1) throw new Error(`--imbalance must be a finite number >= 1; received ${imbalance}.`);
+  if (!Number.isInteger(nMax) || nMax < 1) throw new Error(`--n-max must be an integer >= 1; received ${nMax}.`);
+  if (nMax < imbalance) {
+    throw new Error(
+      `--n-max (${nMax}) must be at least --imbalance (${imbalance}): the rarest class gets floor(n-max / imbalance) = ${Math.floor(nMax / imbalance)} training images.`,
+    );
+  }
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs must be an integer >= 1; received ${epochs}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be an integer >= 1; received ${batchSize}.`);
+  checkSeed(seed, '--seed');
+  if (!Number.isFinite(lr) || lr <= 0) throw new Error(`--lr must be a finite number > 0; received ${lr}.`);
+  if (!(INITIALIZATIONS as readonly string[]).includes(options.init)) {
+    throw new Error(`--init must be one of ${INITIALIZATIONS.join(', ')}; received ${options.init}.`);
+  }
+  if (options.data !== undefined && options.data.trim() === '') throw new Error('--data must name a folder; received an empty string.');
+}
+
+function createProgressBar(stream: NodeJS.WritableStream, label: string): SingleBar {
+  const bar = new SingleBar({
+    format: `${label.padEnd(16)} |{bar}| epoch {epoch} | loss {loss} | {duration_formatted}`,
+    stream,
+    hideCursor: true,
+    noTTYOutput: false, // no bar in logs or pipes; the table says it all
+  });
+  bar.start(1, 0, { epoch: 0, loss: '-' });
+  return bar;
+}

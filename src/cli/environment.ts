@@ -1,0 +1,14 @@
+import type { DataLocations } from './data_source';
+
+/** Where a command writes. */
+export interface TextOutput {
+  write(text: string): unknown;
+}
+
+/** What the commands need from the outside world; tests pass their own. */
+export interface CliEnvironment extends DataLocations {
+  /** Results and reports. */
+  readonly stdout: TextOutput;
+  /** Progress bars (only drawn on a terminal). */
+  readonly stderr: NodeJS.WritableStream;
+}

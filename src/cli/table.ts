@@ -1,0 +1,42 @@
+/** The results table of the demo (and later the benchmark), rendered with cli-table3. */
+
+import Table from 'cli-table3';
+
+import type { ShotGroup } from '../eval/shot_groups';
+
+/** One row: a method evaluated on the test split. Accuracies are fractions in [0, 1]; null = empty group. */
+export interface ResultRow {
+  readonly label: string;
+  readonly overall: number;
+  readonly groups: Readonly<Record<ShotGroup, number | null>>;
+  readonly secondsPerEpoch: number;
+}
+
+/**
+ * Renders rows as a text table: method, overall top-1, many/medium/few-shot accuracy (in %,
+ * one decimal; an empty group shows "empty") with the number of classes per group in the
+ * header, and seconds per training epoch.
+ */
+export function renderResultsTable(rows: readonly ResultRow[], groupSizes: Readonly<Record<ShotGroup, number>>): string {
+  const table = new Table({
+    head: ['method', 'overall', `many (${groupSizes.many})`, `medium (${groupSizes.medium})`, `few (${groupSizes.few})`, 's/epoch'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] }, // no colours: the table is also read from logs and files
+  });
+  for (const row of rows) {
+    table.push([
+      row.label,
+      percent(row.overall),
+      percent(row.groups.many),
+      percent(row.groups.medium),
+      percent(row.groups.few),
+      row.secondsPerEpoch.toFixed(2),
+    ]);
+  }
+  return table.toString();
+}
+
+/** A fraction as a percentage with one decimal; null (an empty group) as "empty". */
+export function percent(fraction: number | null): string {
+  return fraction === null ? 'empty' : (100 * fraction).toFixed(1);
+}
