@@ -11,8 +11,9 @@ const tfjsPackages = [
   '@tensorflow/tfjs-backend-wasm',
 ];
 
-// For the <script> bundle, every tfjs import reads the page's global `tf`
-// (the union bundle `@tensorflow/tfjs` exposes core and layers on it).
+// For the <script> bundle, every tfjs import reads the page's global `tf` (the union bundle
+// `@tensorflow/tfjs` exposes core and layers on it), or ml5's bundled copy (`ml5.tf`), so the
+// classes register with the tfjs instance the page trains with.
 const tfjsFromGlobal: Plugin = {
   name: 'tfjs-from-global',
   setup(build) {
@@ -20,7 +21,9 @@ const tfjsFromGlobal: Plugin = {
     build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'tfjs-global' }));
     build.onLoad({ filter: /.*/, namespace: 'tfjs-global' }, () => ({
       contents:
-        "if (typeof globalThis.tf === 'undefined') { throw new Error('tfjs-gala: load @tensorflow/tfjs before tfjs-gala (no global tf found).'); }\nmodule.exports = globalThis.tf;",
+        "var tfGlobal = globalThis.tf || (globalThis.ml5 && globalThis.ml5.tf);\n" +
+        "if (!tfGlobal) { throw new Error('tfjs-gala: load @tensorflow/tfjs (or ml5) before tfjs-gala: no global tf found.'); }\n" +
+        'module.exports = tfGlobal;',
       loader: 'js',
     }));
   },
