@@ -60,3 +60,16 @@ export {
   type ShotThresholds,
 } from './eval/shot_groups';
 export { longTailAccuracy, perClassAccuracy, type LongTailAccuracy, type GroupAccuracy } from './eval/long_tail_accuracy';
+export {
+  GradientMonitor,
+  gradientMonitor,
+  type GradientMonitorArgs,
+  type GradientMonitorEpoch,
+  type GradientMonitorJSON,
+  type GradientSource,
+  type ProbeSet,
+} from './callbacks/gradient_monitor';
+export { rowCoefficientOfVariation, type GradientStatistics } from './callbacks/gradient_statistics';
+export { summarizeGradientImbalance, type GradientImbalanceSummary, type ShotGroupGradients } from './callbacks/gradient_summary';
+export type { ModelOutput } from './callbacks/model_head';
+export type { TfvisLike, TfvisContainer, SurfaceInfo } from './callbacks/live_display';
