@@ -62,7 +62,7 @@ describe('toClassWeightMap', () => {
   });
 
   it('is accepted by fit and weighs each sample by its class', async () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [1], kernelInitializer: 'zeros' })] });
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [1], kernelInitializer: 'zeros', activation: 'softmax' })] });
     model.compile({ optimizer: tf.train.sgd(0), loss: 'categoricalCrossentropy' });
     // Zero kernel: every prediction is softmax([0, 0]) = [1/2, 1/2], every loss ln 2.
     const xs = tf.tensor2d([[1], [2], [3]]);
