@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
 import type { Plugin } from 'esbuild';
 
@@ -35,29 +36,33 @@ const shared: Options = {
   external: tfjsPackages,
 };
 
-export default defineConfig([
-  {
-    ...shared,
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    clean: true,
-  },
-  {
-    ...shared,
-    entry: { 'cli/main': 'src/cli/main.ts' },
-    format: ['esm'],
-    banner: { js: '#!/usr/bin/env node' },
-  },
-  {
-    ...shared,
-    entry: { 'tfjs-gala': 'src/index.ts' },
-    format: ['iife'],
-    globalName: 'tfjsGala',
-    external: [],
-    noExternal: [/.*/],
-    esbuildPlugins: [tfjsFromGlobal],
-    outExtension: () => ({ js: '.global.js' }),
-    minify: false,
-  },
-]);
+export default defineConfig(() => {
+  // Empty dist/ once, before any build. tsup runs the three builds below in parallel, so
+  // `clean: true` on one of them could delete what another has just written.
+  rmSync('dist', { recursive: true, force: true });
+  return [
+    {
+      ...shared,
+      entry: { index: 'src/index.ts' },
+      format: ['esm', 'cjs'],
+      dts: true,
+    },
+    {
+      ...shared,
+      entry: { 'cli/main': 'src/cli/main.ts' },
+      format: ['esm'],
+      banner: { js: '#!/usr/bin/env node' },
+    },
+    {
+      ...shared,
+      entry: { 'tfjs-gala': 'src/index.ts' },
+      format: ['iife'],
+      globalName: 'tfjsGala',
+      external: [],
+      noExternal: [/.*/],
+      esbuildPlugins: [tfjsFromGlobal],
+      outExtension: () => ({ js: '.global.js' }),
+      minify: false,
+    },
+  ];
+});

@@ -93,10 +93,15 @@ export interface GradientMonitorEpoch {
 
 /** JSON form of a monitor: its config and results. */
 export interface GradientMonitorJSON {
+  /** Always `'GradientMonitor'`. */
   className: string;
+  /** {@link GradientMonitor.getConfig}: the options, without the probe tensors or the tfjs-vis module. */
   config: tf.serialization.ConfigDict;
+  /** Number of classes of the model last trained with the monitor; null before any `fit`. */
   numClasses: number | null;
+  /** One record per epoch measured, oldest first ({@link GradientMonitor.history}). */
   history: GradientMonitorEpoch[];
+  /** Running totals with the full negative-gradient matrix; null before the first epoch end. */
   cumulative: GradientStatistics | null;
 }
 
@@ -124,8 +129,8 @@ const OPTION_NAMES = ['source', 'probe', 'batchSize', 'modelOutput', 'classCount
  * layer, also the mean cosine similarity between w_j and class j's probe features.
  * Under softmax cross-entropy dL/dz = p - y: positive_j = sum (1 - p_y), negative[j][k] = sum of
  * p_j over class-k samples, and each class emits exactly as much negative gradient as its
- * positive gradient (GUIDE §1; this holds for any cross-entropy on shifted logits, GALA
- * included). Such losses change how the negative gradient is spread, and so the ratio.
+ * positive gradient (the entries of p - y sum to 0 for each sample; this holds for any
+ * cross-entropy on shifted logits, GALA included). Such losses change how the negative gradient is spread, and so the ratio.
  *
  * **How dL/dz is obtained.** The compiled loss is `model.lossFunctions[0]` (a string loss
  * resolved by tfjs, a function, or a callable loss such as `GalaLoss`). The model's output is
@@ -140,7 +145,7 @@ const OPTION_NAMES = ['source', 'probe', 'batchSize', 'modelOutput', 'classCount
  *   `[B, C]` ops; one host read of C^2 + C numbers per epoch; memory C^2 floats. The wrapper is
  *   removed at `onTrainEnd` (if a fit throws: at the next `onTrainBegin` or `dispose()`). Caveat: a stateful
  *   loss also listed as a metric sees a different output tensor than the metric and may update
- *   twice (do not list such a loss as a metric anyway, GUIDE §2).
+ *   twice (so do not list a stateful loss as a metric).
  * - `source: 'probe'`: at each epoch end the monitor computes the logits of the probe (the final
  *   Dense's linear part on its input features, or log p when the head has no Dense), then
  *   `tf.grad` of `mean(loss(ys, softmax(z))) * N`, the per-sample gradient for any loss that
@@ -190,15 +195,24 @@ const OPTION_NAMES = ['source', 'probe', 'batchSize', 'modelOutput', 'classCount
  *   is not numClasses.
  */
 export class GradientMonitor extends tfl.Callback {
+  /** Serialization name, registered with `tf.serialization` when the package is imported. */
   static className = 'GradientMonitor';
 
+  /** `'training'` (default) or `'probe'`; see {@link GradientSource}. */
   readonly source: GradientSource;
+  /** Batch size of the probe's forward pass (default 256). */
   readonly batchSize: number;
+  /** `'auto'` (default), `'logits'` or `'probabilities'`; see {@link ModelOutput}. */
   readonly modelOutput: ModelOutput;
+  /** Training examples per class (a copy), used to order the charts; null: class index order. */
   readonly classCounts: readonly number[] | null;
+  /** Class labels for the charts (a copy); null: the class indices. */
   readonly classNames: readonly string[] | null;
+  /** Folder the JSON and SVG files are written to (Node only); null: no files. */
   readonly outputDir: string | null;
+  /** Whether the two SVG pictures are written into `outputDir` each epoch (default true). */
   readonly svg: boolean;
+  /** Where tfjs-vis draws; `{name: 'Gradient monitor', tab: 'Training'}` by default. */
   readonly container: TfvisContainer;
 
   /** One record per epoch measured, oldest first. */
@@ -268,6 +282,14 @@ export class GradientMonitor extends tfl.Callback {
     this.numClasses = null;
   }
 
+  /**
+   * Called by `fit` before the first step: checks the model, the probe and the options against
+   * it and, with `source: 'training'`, wraps the compiled loss to record the batches' gradients.
+   * @throws Error when the model is not a compiled single-output `[batch, numClasses]`
+   *   classifier, the monitor holds results for another numClasses (call
+   *   {@link GradientMonitor.reset}), `classCounts` / `classNames` do not have numClasses entries,
+   *   `source` is `'probe'` without a probe, or the probe does not fit the model.
+   */
   override async onTrainBegin(): Promise<void> {
     this.endRun(); // a previous fit that threw never reached onTrainEnd
     const head = findHead(this.model, this.modelOutput);
@@ -303,6 +325,13 @@ export class GradientMonitor extends tfl.Callback {
     };
   }
 
+  /**
+   * Called by `fit` after each epoch: measures (training batches or probe), appends a record to
+   * {@link GradientMonitor.history}, updates {@link GradientMonitor.cumulative}, and writes the
+   * files and live pictures. A measurement that fails warns once and is skipped; it never stops
+   * training.
+   * @param epoch 0-based epoch index as `fit` counts it (`initialEpoch` included).
+   */
   override async onEpochEnd(epoch: number): Promise<void> {
     const run = this.run;
     if (run == null) return;
@@ -339,6 +368,10 @@ export class GradientMonitor extends tfl.Callback {
     await this.publish(run, record);
   }
 
+  /**
+   * Called by `fit` at the end: puts the original loss back, frees the monitor's tensors and,
+   * with `outputDir`, writes `gradient-monitor.json` ({@link GradientMonitor.toJSON}).
+   */
   override async onTrainEnd(): Promise<void> {
     const folder = this.run?.folder;
     this.endRun();

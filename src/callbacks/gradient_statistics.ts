@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * samples of every other class, and the similarity between its class vector and its features.
  *
  * The tensor functions here run on any backend (matMul and elementwise ops only: no gather or
- * segment ops, GUIDE §2); the plain-number functions turn their results into JSON-safe records.
+ * segment ops, whose kernels some backends lack); the plain-number functions turn their results into JSON-safe records.
  */
 
 /**

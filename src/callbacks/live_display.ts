@@ -9,24 +9,35 @@ import type { ClassAxis } from './plots';
 
 /** The part of `@tensorflow/tfjs-vis` the monitor uses. */
 export interface TfvisLike {
+  /** `tfvis.render`: the two chart functions the monitor draws with. */
   readonly render: {
+    /** `tfvis.render.heatmap`: the C x C negative-gradient matrix (rows: receiving class j). */
     heatmap(
       container: unknown,
       data: { values: number[][]; xTickLabels?: string[]; yTickLabels?: string[] },
       options?: Record<string, unknown>,
     ): Promise<void>;
+    /** `tfvis.render.barchart`: the positive / negative gradient ratio of each class. */
     barchart(container: unknown, data: { index: number | string; value: number }[], options?: Record<string, unknown>): Promise<void>;
   };
 }
 
 /** A tfjs-vis visor surface, as in `fitCallbacks({name, tab}, ...)`. */
 export interface SurfaceInfo {
+  /** Surface name shown in the visor; the monitor appends the picture's title to it. */
   readonly name: string;
+  /** Visor tab to put the surface in (tfjs-vis's default tab when absent). */
   readonly tab?: string;
 }
 
 /** Where the pictures go: a visor surface `{name, tab}`, an HTML element, or a surface `{drawArea}`. */
-export type TfvisContainer = SurfaceInfo | HTMLElement | { readonly drawArea: HTMLElement };
+export type TfvisContainer =
+  | SurfaceInfo
+  | HTMLElement
+  | {
+      /** The element to draw into, as on the object `tfvis.visor().surface()` returns. */
+      readonly drawArea: HTMLElement;
+    };
 
 /** Default container, beside the visor's usual training tab. */
 export const DEFAULT_CONTAINER: SurfaceInfo = { name: 'Gradient monitor', tab: 'Training' };

@@ -1,12 +1,13 @@
 /**
- * `tfjs-gala demo`: cross-entropy vs GALA on long-tailed Fashion-MNIST, same model, seed and
- * schedule, one results table.
+ * `tfjs-gala demo`: cross-entropy vs GALA (and GALA + prediction re-balancing) on long-tailed
+ * Fashion-MNIST, same model, seed and schedule, one results table; `--save` round-trips each
+ * trained model through a folder before evaluating it.
  */
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { SingleBar } from 'cli-progress';
+import type * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 
 import { loadFashionMnistLT } from '../data/fashion_mnist';
@@ -15,10 +16,21 @@ import { FEW_SHOT_BELOW, MANY_SHOT_ABOVE, SHOT_GROUPS, shotGroups, type ShotGrou
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from './backend';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
-import { DEMO_METHODS, type TrainingMethod } from './methods';
+import { DEMO_METHODS, type MethodContext, type TrainingMethod } from './methods';
 import { integerOption, numberOption } from './options';
+import { createProgressBar, trackEpochs } from './progress';
+import { saveAndReload, type ReloadCheck } from './save_reload';
 import { renderResultsTable } from './table';
-import { INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, type Initialization, type MethodResult } from './trainer';
+import {
+  evaluateModel,
+  INITIALIZATIONS,
+  MLP_HIDDEN_UNITS,
+  trainModel,
+  type Initialization,
+  type MethodResult,
+  type TrainedModel,
+  type TrainOptions,
+} from './trainer';
 
 /** Options of the demo, as parsed from the command line. */
 export interface DemoOptions {
@@ -39,6 +51,11 @@ export interface DemoOptions {
   readonly init: Initialization;
   /** Also write the report as JSON to this file. */
   readonly json?: string;
+  /**
+   * Save each trained model to `<save>/<method>` (with optimizer and loss state), reload it with
+   * `tf.loadLayersModel` and evaluate the reloaded model.
+   */
+  readonly save?: string;
   /** Draw a progress bar (on a terminal). */
   readonly progress: boolean;
 }
@@ -91,6 +108,8 @@ export interface DemoReport {
     readonly initialization: Initialization;
   };
   readonly rows: readonly DemoRow[];
+  /** With `--save`: where each model was saved, and what was compared after reloading it. */
+  readonly saved?: readonly ReloadCheck[];
   readonly totalSeconds: number;
 }
 
@@ -98,7 +117,7 @@ export interface DemoReport {
 export function registerDemoCommand(program: Command, env: CliEnvironment): Command {
   return program
     .command('demo')
-    .description('Train the same MLP with softmax cross-entropy and with GALA on long-tailed Fashion-MNIST; print accuracy by shot group.')
+    .description('Train the same MLP with softmax cross-entropy and with GALA on long-tailed Fashion-MNIST; print accuracy by shot group, for GALA also with prediction re-balancing.')
     .option('--data <dir>', 'folder with the 4 Fashion-MNIST IDX files (.gz or not); default: the Debian dataset-fashion-mnist folder if installed, else the committed subset')
     .option('--imbalance <factor>', 'imbalance factor IF = n_max / n_min of the training split (>= 1)', numberOption(1), DEMO_DEFAULTS.imbalance)
     .option('--n-max <n>', 'training images of the head class (class 0)', integerOption(1), DEMO_DEFAULTS.nMax)
@@ -115,6 +134,7 @@ export function registerDemoCommand(program: Command, env: CliEnvironment): Comm
         .default(DEMO_DEFAULTS.init),
     )
     .option('--json <file>', 'also write the results as JSON to this file')
+    .option('--save <dir>', 'save each trained model to <dir>/<method> (model.json + weights.bin, optimizer and loss state included), reload it and evaluate the reloaded model')
     .option('--no-progress', 'do not draw progress bars')
     .action(async (options: DemoOptions) => {
       await runDemo(options, env);
@@ -152,29 +172,36 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   print(`Model: ${model} (ReLU, ${init} initialisation), Adam lr ${lr}, batch ${batchSize}, ${epochs} epochs`);
   print();
 
-  const context = { numClasses: data.numClasses, classCounts: data.classCounts };
+  const context: MethodContext = { numClasses: data.numClasses, classCounts: data.classCounts, epochs };
+  const training: TrainOptions = { epochs, batchSize, learningRate: lr, seed, initialization: init };
+  if (options.save !== undefined) print(`Saving each trained model to ${path.resolve(options.save)}/<method> and evaluating the reloaded model.`);
   const results: MethodResult[] = [];
+  const reloadChecks: ReloadCheck[] = [];
   for (const method of methods) {
     const bar = options.progress ? createProgressBar(env.stderr, method.label) : null;
+    let trained: TrainedModel | null = null;
+    let reloaded: tf.LayersModel | null = null;
     try {
-      const rows = await trainAndEvaluate(method, data.train, data.test, context, {
-        epochs,
-        batchSize,
-        learningRate: lr,
-        seed,
-        initialization: init,
-        onBatchEnd: bar
-          ? ({ epoch, batch, batchesPerEpoch, loss }) => {
-              if (batch === 0) bar.setTotal(epochs * batchesPerEpoch);
-              bar.update(epoch * batchesPerEpoch + batch + 1, { epoch: epoch + 1, loss: loss.toFixed(4) });
-            }
-          : undefined,
-      });
-      results.push(...rows);
+      // Per-run callbacks (e.g. a gradient monitor writing to a folder) go into `callbacks`.
+      trained = await trainModel(method, data.train, context, { ...training, onBatchEnd: bar ? trackEpochs(bar, epochs) : undefined });
+      bar?.stop();
+      let evaluated: tf.LayersModel = trained.model;
+      if (options.save !== undefined) {
+        const saved = await saveAndReload(trained.model, trained.loss, path.join(options.save, method.name), data.test);
+        reloaded = saved.model;
+        evaluated = reloaded;
+        reloadChecks.push(saved.check);
+        print(describeReload(method.label, saved.check));
+      }
+      const { secondsPerEpoch, finalLoss } = trained;
+      results.push(...evaluateModel(evaluated, method, data.test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss })));
     } finally {
       bar?.stop();
+      reloaded?.dispose();
+      trained?.dispose();
     }
   }
+  if (options.save !== undefined) print();
 
   const rows: DemoRow[] = results.map((r) => ({
     method: r.name,
@@ -212,6 +239,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
     backend: backend.name,
     settings: { model, imbalanceFactor: imbalance, nMax, epochs, batchSize, learningRate: lr, seed, initialization: init },
     rows,
+    ...(options.save === undefined ? {} : { saved: reloadChecks }),
     totalSeconds,
   };
   if (options.json !== undefined) {
@@ -240,15 +268,18 @@ function checkDemoOptions(options: DemoOptions): void {
     throw new Error(`--init must be one of ${INITIALIZATIONS.join(', ')}; received ${options.init}.`);
   }
   if (options.data !== undefined && options.data.trim() === '') throw new Error('--data must name a folder; received an empty string.');
+  if (options.save !== undefined && options.save.trim() === '') throw new Error('--save must name a folder; received an empty string.');
 }
 
-function createProgressBar(stream: NodeJS.WritableStream, label: string): SingleBar {
-  const bar = new SingleBar({
-    format: `${label.padEnd(16)} |{bar}| epoch {epoch} | loss {loss} | {duration_formatted}`,
-    stream,
-    hideCursor: true,
-    noTTYOutput: false, // no bar in logs or pipes; the table says it all
-  });
-  bar.start(1, 0, { epoch: 0, loss: '-' });
-  return bar;
+/** One line on a reloaded model: where it is, and that loss, state, optimizer and outputs came back. */
+export function describeReload(label: string, check: ReloadCheck): string {
+  const state =
+    check.lossState === null
+      ? ''
+      : `, loss state ${check.lossState.loadedSteps} steps (saved ${check.lossState.savedSteps}, max |diff| ${check.lossState.maxAbsDifference})`;
+  return (
+    `${label}: saved to ${check.dir} and reloaded with tf.loadLayersModel: loss ${check.lossClass ?? 'none'}${state}, ` +
+    `optimizer at step ${check.optimizerIterations.loaded} (saved ${check.optimizerIterations.saved}), ` +
+    `outputs on ${check.probeRows} test images max |diff| ${check.outputMaxAbsDifference}; evaluating the reloaded model.`
+  );
 }

@@ -33,3 +33,34 @@ export function numberOption(min: number, exclusiveMin = false): (value: string)
 function parseNumber(value: string): number {
   return /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(value) ? Number(value) : Number.NaN;
 }
+
+/**
+ * Parser for a comma-separated list of at least one value, each parsed by `item` (for example
+ * `integerOption(0)`); duplicates are rejected. `--seeds 0,1,2` gives [0, 1, 2].
+ */
+export function listOption<T>(item: (value: string) => T): (value: string) => T[] {
+  return (value: string) => {
+    const parts = value.split(',').map((part) => part.trim());
+    if (parts.length === 0 || parts.some((part) => part === '')) {
+      throw new InvalidArgumentError('Expected a comma-separated list with no empty entries, such as 0,1,2.');
+    }
+    const parsed = parts.map((part) => {
+      try {
+        return item(part);
+      } catch (error) {
+        throw new InvalidArgumentError(`Entry '${part}': ${(error as Error).message}`);
+      }
+    });
+    const duplicate = parsed.findIndex((entry, i) => parsed.indexOf(entry) !== i);
+    if (duplicate >= 0) throw new InvalidArgumentError(`Entry '${parts[duplicate]}' repeats an earlier one.`);
+    return parsed;
+  };
+}
+
+/** Parser for one of `choices` (for list entries; single options use commander's `.choices`). */
+export function choiceOption<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed: ${choices.join(', ')}.`);
+    return value as T;
+  };
+}

@@ -1,7 +1,10 @@
-/** The results table of the demo (and later the benchmark), rendered with cli-table3. */
+/** The results tables of the demo and the benchmark, rendered with cli-table3. */
 
 import Table from 'cli-table3';
 
+import { ANCHOR_TOLERANCE_POINTS } from '../bench/anchors';
+import { displayName, formatAnchor, formatDifference, formatStatistic } from '../bench/markdown';
+import type { AnchorComparison } from '../bench/summary';
 import type { ShotGroup } from '../eval/shot_groups';
 
 /** One row: a method evaluated on the test split. Accuracies are fractions in [0, 1]; null = empty group. */
@@ -39,4 +42,35 @@ export function renderResultsTable(rows: readonly ResultRow[], groupSizes: Reado
 /** A fraction as a percentage with one decimal; null (an empty group) as "empty". */
 export function percent(fraction: number | null): string {
   return fraction === null ? 'empty' : (100 * fraction).toFixed(1);
+}
+
+/**
+ * The benchmark's summary as a text table, with the anchors' overall accuracy beside ours:
+ * IF, method, overall / many / medium / few (mean ± std over runs, in %), runs, anchor overall,
+ * difference in points and a flag when it exceeds the tolerance.
+ */
+export function renderBenchTable(comparisons: readonly AnchorComparison[]): string {
+  const table = new Table({
+    head: ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', 'anchor', 'Δ', `> ${ANCHOR_TOLERANCE_POINTS}`],
+    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    style: { head: [], border: [], compact: true },
+  });
+  let previous: number | null = null;
+  for (const { row, anchor, difference, flagged } of comparisons) {
+    if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: 10, content: '' }]);
+    previous = row.imbalanceFactor;
+    table.push([
+      String(row.imbalanceFactor),
+      displayName(row.name),
+      formatStatistic(row.overall),
+      formatStatistic(row.many),
+      formatStatistic(row.medium),
+      formatStatistic(row.few),
+      String(row.runs),
+      formatAnchor(anchor?.overall),
+      formatDifference(difference?.overall),
+      flagged ? 'yes' : '',
+    ]);
+  }
+  return table.toString();
 }

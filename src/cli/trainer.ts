@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../data/random';
 import type { ClassificationSplit } from '../data/splits';
 import { longTailAccuracy, type LongTailAccuracy } from '../eval/long_tail_accuracy';
-import type { MethodContext, TrainingMethod } from './methods';
+import { toClassWeightMap } from '../losses/class_weights';
+import type { MethodContext, MethodLoss, TrainingMethod } from './methods';
 
 /** Hidden layer widths of the protocol's MLP, 784-256-ReLU-128-ReLU-C (ANCHORS.md). */
 export const MLP_HIDDEN_UNITS: readonly number[] = [256, 128];
@@ -71,7 +72,18 @@ export function buildMlp(options: MlpOptions): tf.Sequential {
   return model;
 }
 
-/** Options of {@link trainAndEvaluate}. */
+/** Progress of one training batch, for progress bars. */
+export interface BatchProgress {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  /** 0-based batch within the epoch. */
+  readonly batch: number;
+  readonly batchesPerEpoch: number;
+  /** The batch's mean loss (class-weighted when the method uses class weights). */
+  readonly loss: number;
+}
+
+/** Options of {@link trainModel} and {@link trainAndEvaluate}. */
 export interface TrainOptions {
   readonly epochs: number;
   readonly batchSize: number;
@@ -80,8 +92,14 @@ export interface TrainOptions {
   readonly seed: number;
   /** Default `'glorot'`; see {@link Initialization}. */
   readonly initialization?: Initialization;
-  /** Called after every batch (for progress bars). `loss` is the batch's mean loss. */
-  readonly onBatchEnd?: (progress: { epoch: number; batch: number; batchesPerEpoch: number; loss: number }) => void;
+  /** Called after every batch (for progress bars). */
+  readonly onBatchEnd?: (progress: BatchProgress) => void;
+  /**
+   * Extra callbacks of this run (for example a gradient monitor), called after the method's
+   * own (deferred re-weighting) and the trainer's timing callback. Class-based only (subclasses
+   * of `tf.Callback`; wrap plain objects in `tf.CustomCallback`, GUIDE §2).
+   */
+  readonly callbacks?: readonly tf.Callback[];
 }
 
 /** One row of results: a trained method, or a post-hoc evaluation of one. */
@@ -95,20 +113,31 @@ export interface MethodResult {
   readonly finalLoss: number;
 }
 
+/** An evaluation row before timing is attached. */
+export type EvaluationRow = Omit<MethodResult, 'secondsPerEpoch' | 'finalLoss'>;
+
+/** A model trained by {@link trainModel}, with what it was trained with. */
+export interface TrainedModel {
+  readonly model: tf.Sequential;
+  /** The loss instance the model was compiled with (a `GalaLoss` holds the accumulated state). */
+  readonly loss: MethodLoss;
+  /** Mean wall-clock seconds of a training epoch (batching, forward, backward, update; no evaluation). */
+  readonly secondsPerEpoch: number;
+  /** Mean training loss of the last epoch. */
+  readonly finalLoss: number;
+  /** Frees the model, its optimizer and the loss's variables. */
+  dispose(): void;
+}
+
 /**
- * Trains a fresh seeded MLP with `method` using Adam, then evaluates it on `test` (and any
- * post-hoc evaluations of the method). Mini-batches follow a seeded permutation per epoch;
- * the last batch of an epoch may be smaller. Disposes every tensor it creates.
+ * Trains a fresh seeded MLP with `method` using Adam, through `model.fitDataset`, so that
+ * tfjs's `classWeight` and callbacks (deferred re-weighting, `options.callbacks`) work as in
+ * user code. Mini-batches follow a seeded permutation per epoch (the same batches for every
+ * method at the same seed); the last batch of an epoch may be smaller.
  *
- * @returns one result per row: the method, then its post-hoc evaluations.
+ * @returns the trained model; the caller disposes it ({@link TrainedModel.dispose}).
  */
-export async function trainAndEvaluate(
-  method: TrainingMethod,
-  train: ClassificationSplit,
-  test: ClassificationSplit,
-  context: MethodContext,
-  options: TrainOptions,
-): Promise<MethodResult[]> {
+export async function trainModel(method: TrainingMethod, train: ClassificationSplit, context: MethodContext, options: TrainOptions): Promise<TrainedModel> {
   const { epochs, batchSize, learningRate, seed } = options;
   const model = buildMlp({
     numFeatures: train.numFeatures,
@@ -119,51 +148,77 @@ export async function trainAndEvaluate(
   });
   const loss = method.createLoss(context);
   const optimizer = tf.train.adam(learningRate);
+  const dispose = () => {
+    model.dispose();
+    optimizer.dispose();
+    loss.dispose?.();
+  };
   model.compile({ optimizer, loss });
 
   const features = tf.tensor2d(train.features, [train.numExamples, train.numFeatures]);
   const targets = tf.tensor2d(oneHot(train.labels, context.numClasses), [train.numExamples, context.numClasses]);
   const nextEpochOrder = epochShuffler(train.numExamples, seed);
   const batchesPerEpoch = Math.ceil(train.numExamples / batchSize);
-  const epochSeconds: number[] = [];
-  let finalLoss = Number.NaN;
-  try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = nextEpochOrder();
-      const started = performance.now();
-      let lossSum = 0;
-      for (let batch = 0; batch < batchesPerEpoch; batch++) {
-        const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, order.length));
-        const [x, y] = tf.tidy(() => {
-          const rows = tf.tensor1d(indices, 'int32');
-          return [tf.gather(features, rows), tf.gather(targets, rows)];
-        });
-        const batchLoss = (await model.trainOnBatch(x, y)) as number;
-        tf.dispose([x, y]);
-        lossSum += batchLoss * indices.length;
-        options.onBatchEnd?.({ epoch, batch, batchesPerEpoch, loss: batchLoss });
-      }
-      epochSeconds.push((performance.now() - started) / 1000);
-      finalLoss = lossSum / train.numExamples;
+  // fitDataset creates one iterator per epoch (and one unused one before the first): the
+  // generator body, and with it the epoch's permutation, runs only when an epoch reads it.
+  const batches = tf.data.generator(function* () {
+    const order = nextEpochOrder();
+    for (let batch = 0; batch < batchesPerEpoch; batch++) {
+      const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, order.length));
+      yield tf.tidy(() => {
+        const rows = tf.tensor1d(indices, 'int32');
+        return { xs: tf.gather(features, rows), ys: tf.gather(targets, rows) };
+      });
     }
-    const secondsPerEpoch = epochSeconds.reduce((a, b) => a + b, 0) / Math.max(1, epochSeconds.length);
-    return evaluate(model, method, test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
+  });
+  const timing = new EpochTiming(train.numExamples, batchesPerEpoch, options.onBatchEnd);
+  const classWeights = method.classWeights?.(context);
+  try {
+    await model.fitDataset(batches, {
+      epochs,
+      verbose: 0,
+      classWeight: classWeights === undefined ? undefined : toClassWeightMap(classWeights),
+      callbacks: [...(method.createCallbacks?.(loss, context) ?? []), timing, ...(options.callbacks ?? [])],
+    });
+  } catch (error) {
+    dispose();
+    throw error;
   } finally {
     tf.dispose([features, targets]);
-    model.dispose();
-    optimizer.dispose();
-    loss.dispose?.();
+  }
+  return { model, loss, secondsPerEpoch: timing.secondsPerEpoch(), finalLoss: timing.finalLoss, dispose };
+}
+
+/**
+ * Trains with {@link trainModel}, evaluates on `test` ({@link evaluateModel}) and disposes
+ * everything it created.
+ *
+ * @returns one result per row: the method, then its post-hoc evaluations.
+ */
+export async function trainAndEvaluate(
+  method: TrainingMethod,
+  train: ClassificationSplit,
+  test: ClassificationSplit,
+  context: MethodContext,
+  options: TrainOptions,
+): Promise<MethodResult[]> {
+  const trained = await trainModel(method, train, context, options);
+  try {
+    const { secondsPerEpoch, finalLoss } = trained;
+    return evaluateModel(trained.model, method, test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
+  } finally {
+    trained.dispose();
   }
 }
 
-/** Evaluates the trained model on the whole test split: the method's row, then its post-hoc rows. */
-function evaluate(model: tf.Sequential, method: TrainingMethod, test: ClassificationSplit, context: MethodContext) {
-  const outputs = tf.tidy(() => {
-    const x = tf.tensor2d(test.features, [test.numExamples, test.numFeatures]);
-    return model.predict(x, { batchSize: 1024 }) as tf.Tensor2D;
-  });
+/**
+ * Evaluates a trained model on the whole test split: the method's row (argmax of the raw
+ * outputs), then its post-hoc rows, each computed from the same `[N, numClasses]` outputs.
+ */
+export function evaluateModel(model: tf.LayersModel, method: TrainingMethod, test: ClassificationSplit, context: MethodContext): EvaluationRow[] {
+  const outputs = predictAll(model, test);
   try {
-    const results = [{ name: method.name, label: method.label, accuracy: longTailAccuracy(outputs, test.labels, context.classCounts) }];
+    const results: EvaluationRow[] = [{ name: method.name, label: method.label, accuracy: longTailAccuracy(outputs, test.labels, context.classCounts) }];
     for (const postHoc of method.postHoc ?? []) {
       const scores = tf.tidy(() => postHoc.transform(outputs, method.fromLogits, context));
       try {
@@ -176,6 +231,63 @@ function evaluate(model: tf.Sequential, method: TrainingMethod, test: Classifica
   } finally {
     outputs.dispose();
   }
+}
+
+/** The model's outputs `[N, numClasses]` on the whole split (predicted in batches of 1024, concatenated). */
+export function predictAll(model: tf.LayersModel, split: ClassificationSplit): tf.Tensor2D {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(split.features, [split.numExamples, split.numFeatures]);
+    return model.predict(x, { batchSize: 1024 }) as tf.Tensor2D;
+  });
+}
+
+/** Measures epoch times and the last epoch's mean loss, and reports batch progress. */
+class EpochTiming extends tf.Callback {
+  private readonly epochSeconds: number[] = [];
+  private epochStarted = 0;
+  private epoch = 0;
+  private lossSum = 0;
+  private seen = 0;
+  finalLoss = Number.NaN;
+
+  constructor(
+    private readonly numExamples: number,
+    private readonly batchesPerEpoch: number,
+    private readonly reportBatch?: (progress: BatchProgress) => void,
+  ) {
+    super();
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.epoch = epoch;
+    this.lossSum = 0;
+    this.seen = 0;
+    this.epochStarted = performance.now();
+  }
+
+  override async onBatchEnd(batch: number, logs?: tf.Logs): Promise<void> {
+    // Logs hold tf.Scalars unless an earlier callback resolved them (GUIDE §2); never dispose them.
+    const loss = logValue(logs?.loss);
+    const size = logValue(logs?.size);
+    this.lossSum += loss * size;
+    this.seen += size;
+    this.reportBatch?.({ epoch: this.epoch, batch, batchesPerEpoch: this.batchesPerEpoch, loss });
+  }
+
+  override async onEpochEnd(): Promise<void> {
+    this.epochSeconds.push((performance.now() - this.epochStarted) / 1000);
+    this.finalLoss = this.seen === this.numExamples ? this.lossSum / this.seen : Number.NaN;
+  }
+
+  secondsPerEpoch(): number {
+    return this.epochSeconds.reduce((a, b) => a + b, 0) / Math.max(1, this.epochSeconds.length);
+  }
+}
+
+function logValue(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (value instanceof tf.Tensor) return value.dataSync()[0];
+  return Number.NaN;
 }
 
 /**

@@ -15,9 +15,13 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The standard file names; each may also be stored gzipped with a `.gz` suffix. */
 export const FASHION_MNIST_FILES = {
+  /** Training images, uint8 `[60000, 28, 28]`. */
   trainImages: 'train-images-idx3-ubyte',
+  /** Training labels, uint8 `[60000]`, values 0..9. */
   trainLabels: 'train-labels-idx1-ubyte',
+  /** Test images, uint8 `[10000, 28, 28]`. */
   testImages: 't10k-images-idx3-ubyte',
+  /** Test labels, uint8 `[10000]`, values 0..9 (1000 per class). */
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
@@ -26,12 +30,15 @@ export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
 
+/** Number of Fashion-MNIST classes: labels are 0..9, named by {@link FASHION_MNIST_CLASS_NAMES}. */
 export const FASHION_MNIST_NUM_CLASSES = 10;
 const IMAGE_SIZE = 28;
 
 /** Both splits of Fashion-MNIST (or of any folder holding the four files). */
 export interface FashionMnist {
+  /** The training split as stored: uint8 images `[count, 28, 28]` (60 000 in the full dataset). */
   readonly train: ImageSplit;
+  /** The test split as stored: uint8 images `[count, 28, 28]` (10 000, balanced, in the full dataset). */
   readonly test: ImageSplit;
   /** The folder the files were read from. */
   readonly dir: string;
@@ -71,10 +78,11 @@ export interface LoadFashionMnistLTOptions extends Omit<MakeLongTailedOptions, '
  * n_c = floor(nMax * IF^(-c/9)) for class c = label c (defaults IF 100, nMax 500, seed 0),
  * the test split kept whole and balanced. Features are float32 pixels in [0, 1], `[N, 784]`.
  *
+ * @returns the {@link LongTailedDataset} and `dir`, the folder the files were read from.
  * @throws Error as {@link loadFashionMnist}, or when the folder has too few training
  *   examples of a class for the requested profile.
  */
-export async function loadFashionMnistLT(options: LoadFashionMnistLTOptions): Promise<LongTailedDataset & { readonly dir: string }> {
+export async function loadFashionMnistLT(options: LoadFashionMnistLTOptions): Promise<LongTailedDataset & Pick<FashionMnist, 'dir'>> {
   const { dir, ...profile } = options;
   const data = await loadFashionMnist(dir);
   return { ...makeLongTailed(data, { ...profile, numClasses: FASHION_MNIST_NUM_CLASSES }), dir };

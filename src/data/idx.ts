@@ -11,14 +11,19 @@
  * Pure functions on bytes (no Node APIs): reading files and gzip live in `idx_file.ts`.
  */
 
+/** Element types of the IDX format, named as the typed array that holds them (type codes 0x08..0x0E). */
 export type IdxDataType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
+/** The typed array of each {@link IdxDataType}: `Uint8Array` for `'uint8'`, and so on. */
 export type IdxTypedArray = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** A decoded IDX array: `data.length` equals the product of `shape`. */
 export interface IdxArray {
+  /** Element type from the header; `data` is the matching typed array. */
   readonly dtype: IdxDataType;
+  /** Size of each dimension, outermost first (e.g. `[60000, 28, 28]` for Fashion-MNIST images). */
   readonly shape: readonly number[];
+  /** The elements, row-major, in host byte order (decoded from big-endian). */
   readonly data: IdxTypedArray;
 }
 

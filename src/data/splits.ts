@@ -11,8 +11,11 @@ export interface ImageSplit {
   readonly images: Uint8Array;
   /** Class index of each image, `[count]`. */
   readonly labels: Uint8Array;
+  /** Number of images N. */
   readonly count: number;
+  /** Image height in pixels (28 for Fashion-MNIST). */
   readonly height: number;
+  /** Image width in pixels (28 for Fashion-MNIST). */
   readonly width: number;
 }
 
@@ -22,14 +25,19 @@ export interface ClassificationSplit {
   readonly features: Float32Array;
   /** Class indices `[numExamples]`. */
   readonly labels: Int32Array;
+  /** Number of examples N (rows of `features`). */
   readonly numExamples: number;
+  /** Features per example (columns of `features`; height * width for images, 784 for Fashion-MNIST). */
   readonly numFeatures: number;
 }
 
 /** A long-tailed training split with a balanced test split. */
 export interface LongTailedDataset {
+  /** The long-tailed training split, `classCounts[c]` examples of class c, in the source split's order (not shuffled). */
   readonly train: ClassificationSplit;
+  /** The whole test split, unchanged (balanced for Fashion-MNIST). */
   readonly test: ClassificationSplit;
+  /** Number of classes C; labels are 0 .. C-1. */
   readonly numClasses: number;
   /** Training examples per class, class 0 first (the head). */
   readonly classCounts: readonly number[];
@@ -47,8 +55,17 @@ export interface MakeLongTailedOptions {
   readonly seed?: number;
 }
 
-/** Defaults of the long-tailed Fashion-MNIST protocol (ANCHORS.md). */
-export const LONG_TAIL_DEFAULTS = { numClasses: 10, imbalanceFactor: 100, nMax: 500, seed: 0 } as const;
+/** Defaults of the long-tailed Fashion-MNIST protocol of the demo and benchmark (counts 500 down to 5). */
+export const LONG_TAIL_DEFAULTS = {
+  /** 10 classes, as Fashion-MNIST. */
+  numClasses: 10,
+  /** Imbalance factor 100: the head class has 100 times the examples of the tail class. */
+  imbalanceFactor: 100,
+  /** 500 examples of the head class (the CIFAR-LT convention). */
+  nMax: 500,
+  /** Seed 0 of the subsample. */
+  seed: 0,
+} as const;
 
 /**
  * Gathers the images at `indices` as float32 features in [0, 1] (grey level / 255),

@@ -20,6 +20,10 @@ export interface LongTailAccuracy {
   readonly overall: number;
   /** Accuracy of each class on its test examples; `null` for a class with none. */
   readonly perClass: readonly (number | null)[];
+  /**
+   * Many-, medium- and few-shot accuracy (keys `'many'`, `'medium'`, `'few'`), each the mean of
+   * its classes' per-class accuracies; an empty group has accuracy `null`.
+   */
   readonly groups: Readonly<Record<ShotGroup, GroupAccuracy>>;
 }
 

@@ -22,6 +22,11 @@ export const SHOT_THRESHOLDS: ShotThresholds = { manyShotAbove: MANY_SHOT_ABOVE,
 
 /** The groups, head first. */
 export const SHOT_GROUPS = ['many', 'medium', 'few'] as const;
+/**
+ * A shot group: `'many'` (more than {@link ShotThresholds.manyShotAbove} training examples,
+ * default 100), `'medium'` (between the thresholds, default 20..100) or `'few'` (fewer than
+ * {@link ShotThresholds.fewShotBelow}, default 20).
+ */
 export type ShotGroup = (typeof SHOT_GROUPS)[number];
 
 /** The shot group of a class with `count` training examples. */

@@ -3,8 +3,8 @@
  * losses, config and accumulated state included.
  *
  * Stock tfjs-layers 4.22 writes a function loss as `loss: {}` (and throws "Serialization of
- * non-string loss" for a callable object with fields), and a loaded model then cannot train
- * (GUIDE §2). There is no public hook, so at import this module wraps
+ * non-string loss" for a callable object with fields), and a loaded model then cannot train.
+ * There is no public hook, so at import this module wraps
  * `LayersModel.prototype.getTrainingConfig` and `loadTrainingConfig`:
  *
  * - save: each loss of this package is written as a marker string in `trainingConfig.loss`
@@ -27,8 +27,14 @@ export const TRAINING_CONFIG_FORMAT = 1;
 
 /** A package loss as stored in a training config. */
 export interface SerializedLoss {
+  /** The loss's registered `className`, e.g. `'GalaLoss'` (snake_case key, as in tfjs's own configs). */
   class_name: string;
+  /** The loss's `getConfig()`: its constructor arguments, so `fromConfig` is `new Cls(config)`. */
   config: tf.serialization.ConfigDict;
+  /**
+   * The loss's `getState()` when it has one (a {@link GalaState} for {@link GalaLoss}),
+   * handed to `setState` on load; absent for stateless losses.
+   */
   state?: unknown;
 }
 

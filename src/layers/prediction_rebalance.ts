@@ -44,7 +44,11 @@ export interface PredictionRebalanceArgs extends LayerArgs {
 
 /** A `tf.data.Dataset` of `[batch, numClasses]` tensors, or anything with the same `iterator()`. */
 export interface TensorDatasetLike {
-  iterator(): Promise<{ next(): Promise<IteratorResult<tf.Tensor>> }>;
+  /** Starts a pass over the data, as `tf.data.Dataset.iterator()` does. */
+  iterator(): Promise<{
+    /** The next `[batch, numClasses]` tensor (`{value, done: false}`), or `{done: true}` after the last. */
+    next(): Promise<IteratorResult<tf.Tensor>>;
+  }>;
 }
 
 /** Name of the non-trainable weight of mode `'calibrated'` (saved as `<layer name>/mass`). */
@@ -118,10 +122,14 @@ const MASS_WEIGHT = 'mass';
  * ```
  */
 export class PredictionRebalance extends tfl.layers.Layer {
+  /** Serialization name, registered with `tf.serialization` when the package is imported. */
   static className = 'PredictionRebalance';
 
+  /** `'transductive'` or `'calibrated'`; see {@link RebalanceMode}. */
   readonly mode: RebalanceMode;
+  /** Exponent of the class mass (finite, > 0; default 1). */
   readonly tau: number;
+  /** Whether the input (and `adapt` data) is read as logits (true, default) or probabilities (false). */
   readonly fromLogits: boolean;
   private builtNumClasses: number | null = null;
   private mass: tfl.LayerVariable | null = null;

@@ -154,9 +154,12 @@ function readOptions(options: RebalanceOptions | undefined, caller: string): { t
  * @param predictions logits or probabilities `[N, numClasses]`, any float dtype.
  * @param options `tau` (finite, > 0, default 1) and `fromLogits` (default true).
  * @returns float32 `[N, numClasses]`, rows summing to 1. The caller disposes it.
- * @throws Error when `predictions` is not rank 2 or has no rows, when tau is not a finite number
- *   > 0, when `fromLogits` is not a boolean, and for invalid values (see {@link checkPredictionValues});
- *   warns when `fromLogits` is true and the rows look like probabilities.
+ * @throws Error when `predictions` is not a rank-2 tensor or has no rows or no classes, when tau is not a finite number
+ *   > 0, when `fromLogits` is not a boolean, and for invalid values: with `fromLogits` true, a NaN or
+ *   +Infinity logit (-Infinity is allowed and marks a class as impossible); with `fromLogits`
+ *   false, a negative or non-finite probability or a row summing to 0. Warns (`console.warn`)
+ *   when `fromLogits` is true and every row already lies in [0, 1] and sums to 1, since softmax
+ *   would then be applied to probabilities.
  *
  * @example
  * ```ts

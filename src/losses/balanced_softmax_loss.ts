@@ -45,8 +45,11 @@ export interface BalancedSoftmaxLossArgs {
 export class BalancedSoftmaxLoss extends CallableLoss {
   static override className = 'BalancedSoftmaxLoss';
 
+  /** Training samples per class n_j (a copy; each > 0). */
   readonly classCounts: readonly number[];
+  /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
+  /** Number of classes C = `classCounts.length`: `yPred` must be `[batch, C]`. */
   readonly numClasses: number;
   private readonly logCounts: Float32Array;
 

@@ -6,7 +6,7 @@ export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 /**
  * Base of the package's loss classes. An instance is itself a function
  * `(yTrue, yPred) => Tensor1D`, because `compile({loss})` reads any non-function object
- * as a per-output dictionary (GUIDE §2). Subclasses implement {@link CallableLoss.compute}
+ * as a per-output dictionary of losses. Subclasses implement {@link CallableLoss.compute}
  * and {@link CallableLoss.getConfig}; `fromConfig` is `new Cls(config)` (Keras convention).
  *
  * The constructor returns a function object whose prototype is the subclass prototype, so

@@ -55,9 +55,13 @@ export interface DeferredReweightingArgs {
  * @throws Error on invalid arguments (naming the argument, the value and what is allowed).
  */
 export class DeferredReweighting extends Callback {
+  /** The loss whose class weights this callback sets at the start of every epoch. */
   readonly loss: ClassWeightedLoss;
+  /** First epoch (0-based) trained with {@link DeferredReweighting.classWeights}. */
   readonly switchEpoch: number;
+  /** Weights from `switchEpoch` on (a copy; one per class, >= 0). */
   readonly classWeights: readonly number[];
+  /** Weights before `switchEpoch` (a copy), or null for unweighted (default). */
   readonly initialClassWeights: readonly number[] | null;
 
   constructor(args: DeferredReweightingArgs) {
@@ -87,6 +91,11 @@ export class DeferredReweighting extends Callback {
     return weights === null ? null : weights.slice();
   }
 
+  /**
+   * Called by `fit` at the start of each epoch: sets the loss's weights to
+   * {@link DeferredReweighting.weightsForEpoch}(`epoch`).
+   * @param epoch 0-based epoch index as `fit` counts it (`initialEpoch` included).
+   */
   override async onEpochBegin(epoch: number): Promise<void> {
     this.loss.setClassWeights(this.weightsForEpoch(epoch));
   }

@@ -57,8 +57,11 @@ const DEFAULTS = { gamma: 2, alpha: null as number | readonly number[] | null, f
 export class FocalLoss extends CallableLoss {
   static override className = 'FocalLoss';
 
+  /** Focusing parameter gamma (>= 0; default 2; 0 gives cross-entropy). */
   readonly gamma: number;
+  /** Class weight: one number for every sample, one number per class (alpha_y), or null for none (default). */
   readonly alpha: number | readonly number[] | null;
+  /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
 
   constructor(args?: FocalLossArgs) {

@@ -10,7 +10,7 @@ import { checkBoolean, checkInteger, checkNumber, checkNumberArray, checkOneOf }
  * Which computation {@link GalaLoss} performs.
  * - `'paper'`: the formula of the paper (Zhang et al., ICASSP 2024, Eq. for F): non-target logits
  *   shifted by `lambda1*log(theta_j) - lambda2*log(phi_k)`, target logit untouched.
- * - `'reference'`: what the authors' public code computes (GUIDE §1): every logit, the target
+ * - `'reference'`: what the authors' released code computes: every logit, the target
  *   included, is shifted, so the phi term is a per-row constant and `lambda2` has no effect; and
  *   theta is accumulated twice (theta(T) = sum_s (T - s + 1) g(s)). Use it to reproduce their numbers.
  */
@@ -108,11 +108,17 @@ const DEFAULTS = { lambda1: 1, lambda2: 1, epsilon: 1e-3, fromLogits: true, vari
 export class GalaLoss extends CallableLoss {
   static override className = 'GalaLoss';
 
+  /** Number of classes C: `yPred` must be `[batch, C]`, and theta and phi have length C. */
   readonly numClasses: number;
+  /** Weight of the positive-gradient term lambda1 * log(theta_j + eps) (>= 0; default 1). */
   readonly lambda1: number;
+  /** Weight of the negative-gradient term lambda2 * log(phi_k + eps) (>= 0; default 1; no effect in `'reference'`). */
   readonly lambda2: number;
+  /** Added to theta and phi inside the logs (> 0; default 1e-3). */
   readonly epsilon: number;
+  /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
+  /** `'paper'` (default) or `'reference'`; see {@link GalaVariant}. */
   readonly variant: GalaVariant;
 
   // theta, phi, (reference only) the single running sum of theta, and the step count.

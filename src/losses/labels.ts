@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * Accepts one-hot `[batch, numClasses]` (returned as float32) or sparse class indices
  * `[batch]` / `[batch, 1]` (any numeric dtype). Sparse labels are compared against
- * `range(numClasses)` by broadcasting rather than `tf.oneHot`/gather, which keeps the
- * op set available on every backend and cheap under a gradient tape (GUIDE §2).
+ * `range(numClasses)` by broadcasting rather than `tf.oneHot`/gather, which keeps to
+ * elementwise ops that every backend registers and that are cheap under a gradient tape.
  *
  * @throws Error when the shape matches neither layout, naming `argName` and the shape received.
  */

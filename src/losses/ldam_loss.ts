@@ -78,10 +78,15 @@ export interface ClassWeightedLoss {
 export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
   static override className = 'LDAMLoss';
 
+  /** Training samples per class n_j (a copy; each > 0): they set the margins. */
   readonly classCounts: readonly number[];
+  /** Margin of the rarest class (>= 0; default 0.5). */
   readonly maxMargin: number;
+  /** Factor s on the margined logits (> 0; default 30, meant for cosine logits). */
   readonly scale: number;
+  /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
+  /** Number of classes C = `classCounts.length`: `yPred` must be `[batch, C]`. */
   readonly numClasses: number;
   /** Per-class margins m_j (length numClasses; the rarest class has maxMargin). */
   readonly margins: readonly number[];

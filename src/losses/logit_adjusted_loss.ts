@@ -57,10 +57,15 @@ const DEFAULTS = {
 export class LogitAdjustedLoss extends CallableLoss {
   static override className = 'LogitAdjustedLoss';
 
+  /** Temperature tau on log(pi) (>= 0; default 1; 0 gives plain cross-entropy). */
   readonly tau: number;
+  /** Training samples per class, as given (a copy), or null when `priors` were given instead. */
   readonly classCounts: readonly number[] | null;
+  /** Class priors as given (a copy, not normalised), or null when `classCounts` were given instead. */
   readonly priors: readonly number[] | null;
+  /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
+  /** Number of classes C, the length of `classCounts` or `priors`: `yPred` must be `[batch, C]`. */
   readonly numClasses: number;
   // tau * log(pi_j), float32, length numClasses.
   private readonly shift: Float32Array;

@@ -1,0 +1,166 @@
+/**
+ * Benchmark runs: one trained model (an imbalance factor, a method, a seed) with its evaluation
+ * rows, and the append-only file that makes the benchmark resumable. Node only.
+ */
+
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** Value of a method setting (JSON-safe). */
+export type SettingValue = number | string | boolean;
+
+/** Everything besides imbalance factor, method and seed that changes a run's result. */
+export interface RunSettings {
+  /** The data folder read (absolute path). */
+  readonly data: string;
+  readonly nMax: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly initialization: string;
+  /** The method's own settings (e.g. LDAM's scale); `{}` when it has none. */
+  readonly method: Readonly<Record<string, SettingValue>>;
+}
+
+/** One evaluation row of a run: the method itself, or a post-hoc evaluation of its model. Fractions in [0, 1]. */
+export interface RunRow {
+  /** Row name: the method's name, or e.g. 'gala+pr' for a post-hoc row. */
+  readonly name: string;
+  readonly label: string;
+  readonly overall: number;
+  /** null: the shot group is empty. */
+  readonly many: number | null;
+  readonly medium: number | null;
+  readonly few: number | null;
+  readonly perClass: readonly (number | null)[];
+}
+
+/** A finished run, as stored (one JSON line) and reported. */
+export interface BenchRun {
+  /** {@link runKey} of imbalance factor, method, seed and settings. */
+  readonly key: string;
+  readonly imbalanceFactor: number;
+  readonly method: string;
+  readonly seed: number;
+  readonly settings: RunSettings;
+  /** tfjs backend it trained on (not part of the key). */
+  readonly backend: string;
+  readonly classCounts: readonly number[];
+  readonly rows: readonly RunRow[];
+  readonly secondsPerEpoch: number;
+  /** Mean training loss of the last epoch; null when not finite. */
+  readonly finalLoss: number | null;
+  /** Wall-clock seconds of the whole run (training and evaluation). */
+  readonly seconds: number;
+  /** ISO 8601 time the run ended. */
+  readonly finishedAt: string;
+}
+
+/** JSON with object keys sorted at every level, so equal settings give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The key a run is stored under: readable parts and a hash of the settings, e.g.
+ * `if100/gala/seed0/3f2a9c1b7d0e`. Two runs with the same key are the same experiment.
+ */
+export function runKey(imbalanceFactor: number, method: string, seed: number, settings: RunSettings): string {
+  const hash = createHash('sha256').update(canonicalJson(settings)).digest('hex').slice(0, 12);
+  return `if${imbalanceFactor}/${method}/seed${seed}/${hash}`;
+}
+
+/** Name of the run file in the output folder. */
+export const RUNS_FILE = 'runs.jsonl';
+
+/**
+ * The finished runs of an output folder, one JSON object per line in `runs.jsonl`. Each run is
+ * appended as soon as it ends, so an interrupted benchmark loses at most the run in progress.
+ */
+export class RunStore {
+  private readonly runs = new Map<string, BenchRun>();
+
+  private constructor(
+    /** Path of `runs.jsonl`. */
+    readonly file: string,
+    /** Lines that could not be read (e.g. cut short when a run was killed while writing), 1-based. */
+    readonly skippedLines: readonly number[],
+    runs: readonly BenchRun[],
+  ) {
+    for (const run of runs) this.runs.set(run.key, run);
+  }
+
+  /**
+   * Reads `dir/runs.jsonl` when it exists (creating `dir` when missing). Unreadable lines are
+   * skipped and listed in {@link RunStore.skippedLines}; a later line with the same key wins.
+   */
+  static async open(dir: string): Promise<RunStore> {
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, RUNS_FILE);
+    let text = '';
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const runs: BenchRun[] = [];
+    const skipped: number[] = [];
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        const run = JSON.parse(line) as BenchRun;
+        if (typeof run?.key !== 'string' || !Array.isArray(run.rows)) throw new Error('not a run');
+        runs.push(run);
+      } catch {
+        skipped.push(i + 1);
+      }
+    });
+    return new RunStore(file, skipped, runs);
+  }
+
+  has(key: string): boolean {
+    return this.runs.has(key);
+  }
+
+  get(key: string): BenchRun | undefined {
+    return this.runs.get(key);
+  }
+
+  /** Number of runs held (all settings). */
+  get size(): number {
+    return this.runs.size;
+  }
+
+  /** Appends `run` to the file (one line) and holds it. */
+  async append(run: BenchRun): Promise<void> {
+    // A file cut short mid-line would glue this run onto the broken line: start a new one.
+    const needsNewline = await endsWithoutNewline(this.file);
+    await fs.appendFile(this.file, `${needsNewline ? '\n' : ''}${JSON.stringify(run)}\n`);
+    this.runs.set(run.key, run);
+  }
+}
+
+async function endsWithoutNewline(file: string): Promise<boolean> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  } finally {
+    await handle?.close();
+  }
+}
