@@ -125,7 +125,14 @@ function exportsOf<T>(module: Record<string, unknown>, member: string): T {
  * @throws Error when vega or vega-lite cannot be loaded or the spec is invalid.
  */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const [vegaModule, vegaLiteModule] = await Promise.all([importModule('vega'), importModule('vega-lite')]);
+  let vegaModule: Record<string, unknown>;
+  let vegaLiteModule: Record<string, unknown>;
+  try {
+    [vegaModule, vegaLiteModule] = await Promise.all([importModule('vega'), importModule('vega-lite')]);
+  } catch (err) {
+    // vega and vega-lite are optional peer dependencies: only pictures need them.
+    throw new Error(`rendering SVG needs the optional packages vega and vega-lite (npm install vega vega-lite): ${(err as Error).message}`);
+  }
   const vega = exportsOf<VegaModule>(vegaModule, 'View');
   const vegaLite = exportsOf<VegaLiteModule>(vegaLiteModule, 'compile');
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });

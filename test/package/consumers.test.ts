@@ -248,14 +248,14 @@ describe('the npm tarball', () => {
 
   it('has every file package.json points to', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
-    const targets: string[] = [manifest.main, manifest.module, manifest.types, ...Object.values<string>(manifest.bin)];
+    const targets: string[] = [manifest.main, manifest.module, manifest.types, manifest.unpkg, manifest.jsdelivr, ...Object.values<string>(manifest.bin)];
     const collect = (node: unknown): void => {
       if (typeof node === 'string') targets.push(node);
       else if (node != null && typeof node === 'object') Object.values(node).forEach(collect);
     };
     collect(manifest.exports);
     targets.push(...(manifest.sideEffects as string[]).filter((p) => p.startsWith('./dist/')));
-    const missing = targets.filter((target) => !fs.existsSync(path.join(installed, target)));
+    const missing = targets.filter((target) => typeof target === 'string' && !fs.existsSync(path.join(installed, target)));
     expect(missing).toEqual([]);
   });
 
