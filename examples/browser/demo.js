@@ -120,7 +120,7 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
   const numClasses = data.numClasses;
   const { train, test } = data;
   const trainX = tf.tensor2d(train.features, [train.numExamples, train.numFeatures]);
-  const trainY = tf.oneHot(tf.tensor1d(train.labels, 'int32'), numClasses);
+  const trainY = tf.tidy(() => tf.oneHot(tf.tensor1d(train.labels, 'int32'), numClasses));
   const testX = tf.tensor2d(test.features, [test.numExamples, test.numFeatures]);
 
   const model = tf.sequential({
@@ -137,20 +137,18 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
     losses.push(logs.loss);
     ui.status(`Epoch ${epoch + 1}/${epochs} on ${tf.getBackend()}: loss ${logs.loss.toFixed(4)}`);
   } })];
-  let monitor = null;
   if (tfvis != null) {
     // tfjs-vis returns plain-object callbacks: wrap them, tfjs cannot mix them with class instances.
     callbacks.push(new tf.CustomCallback(tfvis.show.fitCallbacks(ui.lossChart, ['loss'], { callbacks: ['onEpochEnd'], height: 200 })));
   }
-  if (gala.GradientMonitor != null) {
-    monitor = new gala.GradientMonitor({
-      tfvis,
-      container: ui.gradientCharts,
-      classCounts: data.classCounts,
-      classNames: gala.FASHION_MNIST_CLASS_NAMES,
-    });
-    callbacks.push(monitor);
-  }
+  // Positive / negative gradient of each class from the training batches, drawn live by tfjs-vis.
+  const monitor = new gala.GradientMonitor({
+    tfvis,
+    container: ui.gradientCharts,
+    classCounts: data.classCounts,
+    classNames: gala.FASHION_MNIST_CLASS_NAMES,
+  });
+  callbacks.push(monitor);
   const trainStarted = performance.now();
   await model.fit(trainX, trainY, { epochs, batchSize: BATCH_SIZE, shuffle: true, callbacks });
   const trainSeconds = (performance.now() - trainStarted) / 1000;
@@ -163,8 +161,12 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
 
   const logits = model.predict(testX, { batchSize: test.numExamples });
   const reloadedLogits = loaded.predict(testX, { batchSize: test.numExamples });
-  const maxPredictionDifference = (await tf.max(tf.abs(tf.sub(logits, reloadedLogits))).data())[0];
-  const predsEqual = (await tf.all(tf.equal(tf.argMax(logits, 1), tf.argMax(reloadedLogits, 1))).data())[0] === 1;
+  const [difference, sameClasses] = tf.tidy(() => [
+    tf.max(tf.abs(tf.sub(logits, reloadedLogits))),
+    tf.all(tf.equal(tf.argMax(logits, 1), tf.argMax(reloadedLogits, 1))),
+  ]);
+  const maxPredictionDifference = (await difference.data())[0];
+  const predsEqual = (await sameClasses.data())[0] === 1;
 
   // The paper's re-balancing is transductive: the class mass is taken over the whole test set at once.
   const rebalanced = gala.rebalancedArgMax(logits, { tau: TAU });
@@ -172,11 +174,12 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
   const balanced = gala.longTailAccuracy(rebalanced, test.labels, data.classCounts);
 
   // Training resumes from the restored state: one more step on the reloaded model.
-  await loaded.trainOnBatch(trainX.slice(0, BATCH_SIZE), trainY.slice(0, BATCH_SIZE));
+  const [batchX, batchY] = [trainX.slice(0, BATCH_SIZE), trainY.slice(0, BATCH_SIZE)];
+  await loaded.trainOnBatch(batchX, batchY);
   const stepsAfterResume = loaded.loss.getState().steps;
 
   ui.accuracyTable(data, gala.FASHION_MNIST_CLASS_NAMES, plain, balanced);
-  tf.dispose([trainX, trainY, testX, logits, reloadedLogits, rebalanced]);
+  tf.dispose([trainX, trainY, testX, logits, reloadedLogits, difference, sameClasses, rebalanced, batchX, batchY]);
   model.dispose();
   loaded.dispose();
 
@@ -189,8 +192,7 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
     maxPredictionDifference,
     predsEqual,
     accuracy: { plain, rebalanced: balanced, tau: TAU },
-    monitor: monitor == null ? null : { epochs: monitor.history.length, ratio: monitor.cumulative?.ratio ?? null },
-    numTensors: tf.memory().numTensors,
+    monitor: { epochs: monitor.history.length, ratio: monitor.cumulative?.ratio ?? null },
   };
 }
 
