@@ -68,7 +68,12 @@ export class LiveDisplay {
     const [heatmapArea, ratioArea] = (this.areas ??= this.createAreas());
     const labels = axis.order.map((j) => axis.labels[j]);
     const values = axis.order.map((j) => axis.order.map((k) => statistics.negative[j][k]));
-    const ratios = axis.order.filter((j) => statistics.ratio[j] != null).map((j) => ({ index: axis.labels[j], value: statistics.ratio[j] as number }));
+    // tfjs-vis sorts bar labels as strings: a zero-padded rank prefix keeps the class order.
+    const width = String(axis.order.length).length;
+    const ratios = axis.order
+      .map((j, rank) => ({ j, rank }))
+      .filter(({ j }) => statistics.ratio[j] != null)
+      .map(({ j, rank }) => ({ index: `${String(rank + 1).padStart(width, '0')} ${axis.labels[j]}`, value: statistics.ratio[j] as number }));
     await Promise.all([
       this.tfvis.render.heatmap(
         heatmapArea,
