@@ -1,17 +1,12 @@
 /**
  * The benchmark's chart: overall accuracy by method, one group of bars per imbalance factor,
- * with the spread over seeds as error bars. A Vega-Lite spec rendered to SVG by vega in Node
- * (no browser, no canvas).
+ * with the spread over seeds as error bars. A Vega-Lite spec, rendered to SVG with the
+ * package's `renderSvg` (vega and vega-lite are optional peers, loaded only then).
  */
 
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
-
+import type { VegaLiteSpec } from '../callbacks/plots';
 import { displayName } from './markdown';
 import type { SummaryRow } from './summary';
-
-/** A Vega-Lite specification (plain JSON). */
-export type VegaLiteSpec = Record<string, unknown>;
 
 /**
  * Grouped bars: x = imbalance factor, one bar per row (method or post-hoc row) inside each
@@ -20,7 +15,8 @@ export type VegaLiteSpec = Record<string, unknown>;
  * (the axis title says so).
  */
 export function accuracyChartSpec(summary: readonly SummaryRow[], title: string): VegaLiteSpec {
-  const methods = [...new Set(summary.map((row) => displayName(row.name)))];
+  const names = [...new Set(summary.map((row) => row.name))];
+  const methods = names.map(displayName);
   const imbalanceFactors = [...new Set(summary.map((row) => `IF ${row.imbalanceFactor}`))];
   const values = summary.map((row) => {
     const mean = 100 * row.overall.mean;
@@ -28,8 +24,11 @@ export function accuracyChartSpec(summary: readonly SummaryRow[], title: string)
     return { imbalance: `IF ${row.imbalanceFactor}`, method: displayName(row.name), mean, low: mean - std, high: mean + std, runs: row.runs };
   });
   const lowest = Math.min(...values.map((v) => v.low));
+  const highest = Math.max(...values.map((v) => v.high));
   const floor = Math.max(0, Math.floor((lowest - 5) / 5) * 5);
-  const y = { type: 'quantitative', scale: { domain: [floor, 100], zero: false }, title: `overall top-1 accuracy (%), axis from ${floor}` };
+  const ceiling = Math.min(100, Math.ceil((highest + 1) / 5) * 5);
+  const y = { type: 'quantitative', scale: { domain: [floor, ceiling], zero: false }, title: `overall top-1 accuracy (%), axis from ${floor}` };
+  const color = { field: 'method', type: 'nominal', sort: methods, scale: { domain: methods, range: rowColors(names) }, title: 'method' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -39,7 +38,6 @@ export function accuracyChartSpec(summary: readonly SummaryRow[], title: string)
     encoding: {
       x: { field: 'imbalance', type: 'nominal', sort: imbalanceFactors, title: 'imbalance factor', axis: { labelAngle: 0 } },
       xOffset: { field: 'method', type: 'nominal', sort: methods },
-      color: { field: 'method', type: 'nominal', sort: methods, scale: { scheme: 'tableau20' }, title: 'method' },
       tooltip: [
         { field: 'imbalance', type: 'nominal' },
         { field: 'method', type: 'nominal' },
@@ -48,22 +46,32 @@ export function accuracyChartSpec(summary: readonly SummaryRow[], title: string)
       ],
     },
     layer: [
-      { mark: { type: 'bar', clip: true }, encoding: { y: { field: 'mean', ...y } } },
+      { mark: { type: 'bar', clip: true }, encoding: { y: { field: 'mean', ...y }, color } },
       { mark: { type: 'rule', color: 'black', clip: true }, encoding: { y: { field: 'low', ...y }, y2: { field: 'high' } } },
     ],
   };
 }
 
-/**
- * Renders a Vega-Lite spec to an SVG document (headless vega view, renderer 'none').
- * @throws Error when the spec is invalid.
- */
-export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+// Dark and light shade of one hue per method (Tableau 20): a method and its re-balanced row pair up.
+const HUE_PAIRS: readonly (readonly [string, string])[] = [
+  ['#4c78a8', '#9ecae9'],
+  ['#f58518', '#ffbf79'],
+  ['#54a24b', '#88d27a'],
+  ['#b79a20', '#f2cf5b'],
+  ['#439894', '#83bcb6'],
+  ['#e45756', '#ff9d98'],
+  ['#d67195', '#fcbfd2'],
+  ['#b279a2', '#d6a5c9'],
+  ['#9e765f', '#d8b5a5'],
+];
+const OTHER_POST_HOC = '#bab0ac';
+
+/** Colour of each row: its method's dark shade, the light one for '+pr', grey for other post-hoc rows. */
+export function rowColors(names: readonly string[]): string[] {
+  const methods = [...new Set(names.map((name) => name.split('+')[0]))];
+  return names.map((name) => {
+    const [method, tag] = name.split('+');
+    const [dark, light] = HUE_PAIRS[methods.indexOf(method) % HUE_PAIRS.length];
+    return tag === undefined ? dark : tag === 'pr' ? light : OTHER_POST_HOC;
+  });
 }

@@ -36,7 +36,10 @@ export interface LossTiming {
   msCrossEntropy: number;
   /** msGala / msCrossEntropy. Target: at most 2. */
   ratio: number;
-  /** Peak bytes allocated during one GALA step (forward, gradient, state update), from tf.profile. */
+  /**
+   * Peak bytes allocated during one GALA step (forward, gradient, state update) beyond what was
+   * allocated before it, from tf.profile.
+   */
   peakBytesGala: number;
   peakBytesCrossEntropy: number;
 }
@@ -65,10 +68,12 @@ function mlp(numClasses: number, outputActivation: 'linear' | 'softmax', seed: n
 export async function timeTrainingStep(opts: { steps?: number; batchSize?: number; numClasses?: number; warmup?: number } = {}): Promise<StepTiming> {
   const { steps = 60, batchSize = 128, numClasses = 10, warmup = 5 } = opts;
   const gala = galaLoss({ numClasses });
+  const galaOptimizer = tf.train.adam(1e-3);
+  const ceOptimizer = tf.train.adam(1e-3);
   const galaModel = mlp(numClasses, 'linear', 1);
-  galaModel.compile({ optimizer: tf.train.adam(1e-3), loss: gala });
+  galaModel.compile({ optimizer: galaOptimizer, loss: gala });
   const ceModel = mlp(numClasses, 'softmax', 1);
-  ceModel.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  ceModel.compile({ optimizer: ceOptimizer, loss: 'categoricalCrossentropy' });
   const xs = tf.randomUniform([batchSize, 784], 0, 1, 'float32', 3);
   const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([batchSize], 0, numClasses, 'int32', 4), numClasses));
   const msGala: number[] = [];
@@ -89,6 +94,9 @@ export async function timeTrainingStep(opts: { steps?: number; batchSize?: numbe
     tf.dispose([xs, ys]);
     galaModel.dispose();
     ceModel.dispose();
+    // model.dispose() leaves the optimizer (Adam's moments: ~2 MB per model) to its owner.
+    galaOptimizer.dispose();
+    ceOptimizer.dispose();
     gala.dispose();
   }
   const g = median(msGala);
@@ -133,8 +141,10 @@ export async function timeLossOnly(opts: { numClasses: number; batchSize?: numbe
     const c2 = time(ceStep);
     const msGala = (g1 + g2) / 2;
     const msCrossEntropy = (c1 + c2) / 2;
-    const peakGala = (await tf.profile(galaStep)).peakBytes;
-    const peakCe = (await tf.profile(ceStep)).peakBytes;
+    // tf.profile's peakBytes counts every tensor alive (the model, the inputs...): subtract what
+    // was allocated before the step, so that the figure is the step's own memory.
+    const peakGala = (await tf.profile(galaStep)).peakBytes - tf.memory().numBytes;
+    const peakCe = (await tf.profile(ceStep)).peakBytes - tf.memory().numBytes;
     return {
       backend: tf.getBackend(),
       numClasses,

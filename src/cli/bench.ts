@@ -8,18 +8,19 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import * as tf from '@tensorflow/tfjs';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 
 import { ANCHOR_PROTOCOL, ANCHOR_TOLERANCE_POINTS } from '../bench/anchors';
-import { accuracyChartSpec, renderSvg } from '../bench/chart';
+import { accuracyChartSpec } from '../bench/chart';
 import { anchorComparisonMarkdown, displayName, summaryMarkdown } from '../bench/markdown';
 import { RunStore, RUNS_FILE, type BenchRun, type RunRow } from '../bench/runs';
+import { renderSvg } from '../callbacks/plots';
 import { compareWithAnchors, summarizeRuns, type AnchorComparison, type SummaryRow } from '../bench/summary';
 import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from '../data/fashion_mnist';
+import { mulberry32 } from '../data/random';
 import { makeLongTailed, type LongTailedDataset } from '../data/splits';
-import { BACKEND_CHOICES, selectBackend } from './backend';
+import { BACKEND_CHOICES, formatBackend, selectTrainingBackend } from './backend';
 import { runPerf } from './bench_perf';
 import {
   applyQuickPreset,
@@ -35,10 +36,10 @@ import {
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
-import { BENCHMARK_METHOD_NAMES, benchmarkMethods, type MethodContext } from './methods';
+import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY, type MethodContext } from './methods';
 import { choiceOption, integerOption, listOption, numberOption } from './options';
 import { renderBenchTable } from './table';
-import { buildMlp, INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate } from './trainer';
+import { INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, trainModel } from './trainer';
 
 /** What a benchmark produced (also the content of `results.json`, without `runs` repeated elsewhere). */
 export interface BenchReport {
@@ -63,8 +64,8 @@ export interface BenchReport {
   readonly skippedRuns: number;
   readonly summary: readonly SummaryRow[];
   readonly anchors: readonly AnchorComparison[];
-  /** Files written. */
-  readonly files: { readonly runs: string; readonly json: string; readonly markdown: string; readonly svg: string };
+  /** Files written; `svg` is null when the chart could not be drawn (vega and vega-lite are optional). */
+  readonly files: { readonly runs: string; readonly json: string; readonly markdown: string; readonly svg: string | null };
   readonly totalSeconds: number;
 }
 
@@ -79,9 +80,9 @@ export function registerBenchCommand(program: Command, env: CliEnvironment): Com
         'resumable. --perf measures the cost of GALA instead.',
     )
     .option('--data <dir>', 'folder with the 4 Fashion-MNIST IDX files; default: the Debian dataset-fashion-mnist folder if installed, else the committed subset')
-    .option('--imbalance <list>', 'imbalance factors, comma-separated (each >= 1)', listOption(numberOption(1)), [...BENCH_DEFAULTS.imbalance])
-    .option('--seeds <list>', 'seeds, comma-separated', listOption(integerOption(0, 0xffffffff)), [...BENCH_DEFAULTS.seeds])
-    .option('--methods <list>', `methods, comma-separated, from ${BENCHMARK_METHOD_NAMES.join(', ')}`, methodList, [...BENCH_DEFAULTS.methods])
+    .addOption(listFlag('--imbalance <list>', 'imbalance factors, comma-separated (each >= 1)', listOption(numberOption(1)), BENCH_DEFAULTS.imbalance))
+    .addOption(listFlag('--seeds <list>', 'seeds, comma-separated', listOption(integerOption(0, 0xffffffff)), BENCH_DEFAULTS.seeds))
+    .addOption(listFlag('--methods <list>', `methods, comma-separated, from ${BENCHMARK_METHOD_NAMES.join(', ')}`, methodList, BENCH_DEFAULTS.methods))
     .option('--epochs <n>', 'training epochs', integerOption(1), BENCH_DEFAULTS.epochs)
     .option('--n-max <n>', 'training images of the head class (class 0)', integerOption(1), BENCH_DEFAULTS.nMax)
     .option('--batch-size <n>', 'mini-batch size', integerOption(1), BENCH_DEFAULTS.batchSize)
@@ -89,21 +90,25 @@ export function registerBenchCommand(program: Command, env: CliEnvironment): Com
     .addOption(new Option('--init <scheme>', 'initialisation of the dense layers').choices(INITIALIZATIONS).default(BENCH_DEFAULTS.init))
     .addOption(new Option('--backend <name>', 'tfjs backend for training; auto = fastest installed').choices(BACKEND_CHOICES).default(BENCH_DEFAULTS.backend))
     .option('--ldam-scale <s>', 'LDAM scale s (> 0); 30 as in the anchors, 1 suits plain dense logits better', numberOption(0, true), BENCH_DEFAULTS.ldamScale)
-    .option('--out <dir>', 'output folder: runs.jsonl (resumable), results.json, results.md, accuracy.svg, perf.json', BENCH_DEFAULTS.out)
+    .option('--out <dir>', 'output folder: runs.jsonl (resumable), results.json, results.md, accuracy.svg (results-quick.* with --quick), perf.json', BENCH_DEFAULTS.out)
     .option(
       '--quick',
-      `quick mode: IF ${QUICK_PRESET.imbalance.join(',')}, seeds ${QUICK_PRESET.seeds.join(',')}, methods ${QUICK_PRESET.methods.join(',')}, ` +
-        `out ${QUICK_PRESET.out} (explicit options win)`,
+      `quick mode (~4 min on 2 cores with wasm): IF ${QUICK_PRESET.imbalance.join(',')} only (explicit options win); a later full run reuses its runs`,
       false,
     )
     .option('--perf', 'measure the cost of GALA (training step and loss alone) instead of accuracy', false)
-    .option('--perf-backends <list>', 'backends of --perf', listOption(choiceOption(['cpu', 'wasm'] as const)), [...BENCH_DEFAULTS.perfBackends])
+    .addOption(listFlag('--perf-backends <list>', 'backends of --perf', listOption(choiceOption(['cpu', 'wasm'] as const)), BENCH_DEFAULTS.perfBackends))
     .option('--no-progress', 'do not draw progress bars')
     .action(async (options: BenchOptions, command: Command) => {
       const resolved = applyQuickPreset(options, (name) => command.getOptionValueSource(name) === 'default');
       if (resolved.perf) await runPerf({ backends: resolved.perfBackends, out: resolved.out }, env);
       else await runBench(resolved, env);
     });
+}
+
+/** An option taking a comma-separated list, its default shown as the user would type it. */
+function listFlag<T>(flags: string, description: string, parse: (value: string) => T[], defaultValue: readonly T[]): Option {
+  return new Option(flags, description).argParser(parse).default([...defaultValue], defaultValue.join(','));
 }
 
 /**
@@ -119,7 +124,7 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   const started = performance.now();
   const print = (line = '') => env.stdout.write(`${line}\n`);
   const machine = describeMachine();
-  const backend = await selectBackend(options.backend);
+  const backend = await selectTrainingBackend(options.backend);
   const source = resolveDataSource(options.data, env);
   const full = await loadFashionMnist(source.dir);
 
@@ -137,7 +142,7 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   print(`Machine: ${formatMachine(machine)}`);
   const warning = loadWarning(machine);
   if (warning !== null) print(warning);
-  print(`Backend: ${backend.name} (${backend.packageName})`);
+  print(`Backend: ${formatBackend(backend)}`);
   print(
     `Model: ${model} (ReLU, ${options.init} initialisation), Adam lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ` +
       `n_max ${options.nMax}; LDAM scale ${options.ldamScale}`,
@@ -149,9 +154,10 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     const msPerStep = await calibrateStepMs(options);
     const estimate = estimateSeconds(pending, msPerStep, full.test.count, options.batchSize);
     const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
+    const whole = pending.length < plan.length ? `; the whole plan from scratch: ${formatDuration(estimateSeconds(plan, msPerStep, full.test.count, options.batchSize))}` : '';
     print(
       `Estimated time: ${formatDuration(estimate)} for ${pending.length} runs (${totalSteps} training steps at ${msPerStep.toFixed(0)} ms per step, ` +
-        `measured now on ${backend.name}); the full protocol is ${BENCH_DEFAULTS.imbalance.length * BENCH_DEFAULTS.seeds.length * BENCH_DEFAULTS.methods.length} runs.`,
+        `measured now on ${backend.name})${whole}.`,
     );
   }
   print();
@@ -163,6 +169,9 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   const summary = summarizeRuns(runs, { imbalanceFactors: options.imbalance, rowNames });
   const anchors = compareWithAnchors(summary);
   const totalSeconds = (performance.now() - started) / 1000;
+  // Quick and full runs share runs.jsonl; their summaries are kept apart.
+  const [resultsStem, chartStem] = mode === 'quick' ? ['results-quick', 'accuracy-quick'] : ['results', 'accuracy'];
+  const chart = await drawChart(summary, options);
   const report: BenchReport = {
     mode,
     machine: { ...machine, loadAverage: describeMachine().loadAverage },
@@ -186,14 +195,15 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     anchors,
     files: {
       runs: store.file,
-      json: path.join(out, 'results.json'),
-      markdown: path.join(out, 'results.md'),
-      svg: path.join(out, 'accuracy.svg'),
+      json: path.join(out, `${resultsStem}.json`),
+      markdown: path.join(out, `${resultsStem}.md`),
+      svg: chart.svg === null ? null : path.join(out, `${chartStem}.svg`),
     },
     totalSeconds,
   };
   const notes = protocolNotes(options, source.kind === 'committed-subset', full.test.count);
-  await writeResults(report, notes);
+  if (chart.problem !== null) notes.push(`No chart: ${chart.problem}`);
+  await writeResults(report, notes, chart.svg);
 
   print(renderBenchTable(anchors));
   print(
@@ -207,7 +217,7 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     print(`Rows more than ${ANCHOR_TOLERANCE_POINTS} points from the anchors: ${flagged.map((c) => `IF ${c.row.imbalanceFactor} ${displayName(c.row.name)}`).join(', ')}.`);
   }
   if (runs.length < plan.length) print(`Warning: ${plan.length - runs.length} runs of the plan have no result.`);
-  print(`Written: ${report.files.runs}, ${report.files.json}, ${report.files.markdown}, ${report.files.svg}`);
+  print(`Written: ${[report.files.runs, report.files.json, report.files.markdown, report.files.svg].filter((f) => f !== null).join(', ')}`);
   print(`Total time: ${formatDuration(totalSeconds)} (${pending.length} runs trained, ${report.skippedRuns} already done)`);
   return report;
 }
@@ -289,29 +299,38 @@ function createBenchBar(stream: NodeJS.WritableStream, totalSteps: number): Sing
 }
 
 /**
- * Milliseconds per training step of the benchmark's model on the active backend: the median of
- * a few `trainOnBatch` calls on random data, after a warm-up.
+ * Milliseconds per training step of the benchmark's model on the active backend, measured
+ * through the benchmark's own training path (`trainModel`: batching, `fitDataset`, callbacks):
+ * the median time between batch ends over 3 epochs of 4 batches of random images, after a
+ * first epoch of warm-up.
  */
 async function calibrateStepMs(options: BenchOptions): Promise<number> {
-  const model = buildMlp({ numFeatures: 784, numClasses: 10, seed: 0, fromLogits: true, initialization: options.init });
-  const optimizer = tf.train.adam(options.lr);
-  model.compile({ optimizer, loss: (y: tf.Tensor, p: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, p, undefined, undefined, tf.Reduction.NONE) });
-  const x = tf.randomUniform([options.batchSize, 784], 0, 1, 'float32', 1);
-  const y = tf.tidy(() => tf.oneHot(tf.randomUniform([options.batchSize], 0, 10, 'int32', 2), 10));
-  try {
-    const times: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t0 = performance.now();
-      await model.trainOnBatch(x, y);
-      if (i >= 2) times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)];
-  } finally {
-    tf.dispose([x, y]);
-    model.dispose();
-    optimizer.dispose();
-  }
+  const batches = 4;
+  const numExamples = batches * options.batchSize;
+  const random = mulberry32(12345);
+  const features = Float32Array.from({ length: numExamples * 784 }, () => random());
+  const labels = Int32Array.from({ length: numExamples }, (_, i) => i % FASHION_MNIST_NUM_CLASSES);
+  const classCounts = new Array<number>(FASHION_MNIST_NUM_CLASSES).fill(0);
+  labels.forEach((label) => classCounts[label]++);
+  const batchEnds: number[] = [];
+  const trained = await trainModel(
+    CROSS_ENTROPY,
+    { features, labels, numExamples, numFeatures: 784 },
+    { numClasses: FASHION_MNIST_NUM_CLASSES, classCounts, epochs: 4 },
+    {
+      epochs: 4,
+      batchSize: options.batchSize,
+      learningRate: options.lr,
+      seed: 0,
+      initialization: options.init,
+      onBatchEnd: ({ epoch }) => {
+        if (epoch > 0) batchEnds.push(performance.now());
+      },
+    },
+  );
+  trained.dispose();
+  const intervals = batchEnds.slice(1).map((t, i) => t - batchEnds[i]).sort((a, b) => a - b);
+  return intervals[Math.floor(intervals.length / 2)];
 }
 
 function isFullProtocol(options: BenchOptions): boolean {
@@ -349,10 +368,21 @@ function protocolNotes(options: BenchOptions, committedSubset: boolean, testExam
   return notes;
 }
 
-async function writeResults(report: BenchReport, notes: readonly string[]): Promise<void> {
+/** The chart as SVG, or why it could not be drawn (vega and vega-lite are optional peers). */
+async function drawChart(summary: readonly SummaryRow[], options: BenchOptions): Promise<{ svg: string | null; problem: string | null }> {
+  const title = `Fashion-MNIST-LT, ${options.epochs} epochs: overall top-1 accuracy (mean ± std over ${options.seeds.length} seeds)`;
+  try {
+    return { svg: await renderSvg(accuracyChartSpec(summary, title)), problem: null };
+  } catch (error) {
+    return { svg: null, problem: (error as Error).message };
+  }
+}
+
+/** Writes results JSON, markdown and (when drawn) the chart to the files named in the report. */
+async function writeResults(report: BenchReport, notes: readonly string[], svg: string | null): Promise<void> {
   const { files } = report;
-  await fs.writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   const p = report.protocol;
+  await fs.writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   const markdown = [
     `# tfjs-gala benchmark: Fashion-MNIST-LT (${report.mode} mode)`,
     '',
@@ -371,10 +401,8 @@ async function writeResults(report: BenchReport, notes: readonly string[]): Prom
     '',
     anchorComparisonMarkdown(report.anchors),
     ...notes.map((note) => `${note}\n`),
-    `![overall accuracy by method](accuracy.svg)`,
-    '',
+    ...(files.svg === null ? [] : [`![overall accuracy by method](${path.basename(files.svg)})`, '']),
   ].join('\n');
   await fs.writeFile(files.markdown, markdown);
-  const svg = await renderSvg(accuracyChartSpec(report.summary, `Fashion-MNIST-LT, ${p.epochs} epochs: overall top-1 accuracy (mean ± std over ${p.seeds.length} seeds)`));
-  await fs.writeFile(files.svg, svg);
+  if (files.svg !== null && svg !== null) await fs.writeFile(files.svg, svg);
 }

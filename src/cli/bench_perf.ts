@@ -12,6 +12,7 @@ import Table from 'cli-table3';
 
 import { timeLossOnly, timeTrainingStep, type LossTiming, type StepTiming } from '../bench/perf';
 import { selectBackend } from './backend';
+import { isWasmTransposedMatMulFixInstalled, setWasmTransposedMatMulFix } from './wasm_matmul';
 import { formatDuration } from './bench_plan';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
@@ -50,6 +51,19 @@ const BUDGETS = {
   wasm: { steps: 80, warmup: 5, lossBudgetMs: 2500, lossRepeats: 30 },
 } as const;
 
+/** The measured variants: cpu; wasm as stock tfjs and with the transposed-matMul fix. */
+export function perfVariants(backends: readonly ('cpu' | 'wasm')[]): PerfVariant[] {
+  return backends.flatMap((backend): PerfVariant[] =>
+    backend === 'wasm' ? [{ backend, matMulFix: false }, { backend, matMulFix: true }] : [{ backend, matMulFix: false }],
+  );
+}
+
+/** A backend as measured: stock, or (wasm) with the command line's transposed-matMul fix. */
+export interface PerfVariant {
+  readonly backend: 'cpu' | 'wasm';
+  readonly matMulFix: boolean;
+}
+
 /**
  * Measures on each backend of `options.backends`, prints two tables and writes perf.json.
  * @throws Error when a backend cannot be activated.
@@ -66,23 +80,29 @@ export async function runPerf(options: PerfOptions, env: CliEnvironment): Promis
 
   const trainingStep: StepTiming[] = [];
   const lossOnly: PerfReport['lossOnly'][number][] = [];
-  for (const name of options.backends) {
+  for (const { backend: name, matMulFix } of perfVariants(options.backends)) {
     const backend = await selectBackend(name);
+    if (name === 'wasm' || isWasmTransposedMatMulFixInstalled()) setWasmTransposedMatMulFix(matMulFix);
+    // Rows name the variant: stock tfjs, or wasm with the command line's transposed-matMul fix.
+    const label = matMulFix ? `${backend.name}+fix` : backend.name;
     const budget = BUDGETS[name];
-    print(`Backend ${backend.name} (${backend.packageName}): training steps of the demo's MLP 784-256-128-10, batch 128...`);
+    print(`Backend ${label} (${backend.packageName}${matMulFix ? ', transposed matMul fix of src/cli/wasm_matmul.ts' : ', stock tfjs'}):`);
+    print(`  training steps of the demo's MLP 784-256-128-10, batch 128...`);
     const step = await timeTrainingStep({ steps: budget.steps, warmup: budget.warmup, batchSize: 128, numClasses: 10 });
-    trainingStep.push(step);
+    trainingStep.push({ ...step, backend: label });
     print(`  the MLP trains on ${step.backend}: ${step.steps} GALA and ${step.steps} cross-entropy steps, ratio ${step.ratio.toFixed(3)}`);
     for (const numClasses of PERF_CLASS_COUNTS) {
       print(`  loss alone, batch ${PERF_LOSS_BATCH}, ${numClasses} classes...`);
       const timing = await timeLossOnly({ numClasses, batchSize: PERF_LOSS_BATCH, repeats: budget.lossRepeats, budgetMs: budget.lossBudgetMs });
       lossOnly.push({
         ...timing,
+        backend: label,
         bytesPerClassGala: timing.peakBytesGala / numClasses,
         bytesPerClassCrossEntropy: timing.peakBytesCrossEntropy / numClasses,
       });
     }
   }
+  if (isWasmTransposedMatMulFixInstalled()) setWasmTransposedMatMulFix(false);
   print();
   print(renderStepTable(trainingStep));
   print(renderLossTable(lossOnly));

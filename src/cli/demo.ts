@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import { loadFashionMnistLT } from '../data/fashion_mnist';
 import { checkSeed } from '../data/random';
 import { FEW_SHOT_BELOW, MANY_SHOT_ABOVE, SHOT_GROUPS, shotGroups, type ShotGroup } from '../eval/shot_groups';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from './backend';
+import { BACKEND_CHOICES, formatBackend, selectTrainingBackend, type BackendChoice } from './backend';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { DEMO_METHODS, type MethodContext, type TrainingMethod } from './methods';
@@ -156,7 +156,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   const print = (line = '') => env.stdout.write(`${line}\n`);
 
   // The backend first: an unavailable one fails before the data is read.
-  const backend = await selectBackend(options.backend);
+  const backend = await selectTrainingBackend(options.backend);
   const source = resolveDataSource(options.data, env);
   const data = await loadFashionMnistLT({ dir: source.dir, imbalanceFactor: imbalance, nMax, seed });
   const groups = shotGroups(data.classCounts);
@@ -167,7 +167,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   );
   print(`Training images per class: ${data.classCounts.join(' ')}`);
   print(`Shot groups (by training images): ${SHOT_GROUPS.map((g) => `${g} [${groups[g].join(' ')}]`).join(', ')}`);
-  print(`Backend: ${backend.name} (${backend.packageName})`);
+  print(`Backend: ${formatBackend(backend)}`);
   const model = `MLP ${[data.train.numFeatures, ...MLP_HIDDEN_UNITS, data.numClasses].join('-')}`;
   print(`Model: ${model} (ReLU, ${init} initialisation), Adam lr ${lr}, batch ${batchSize}, ${epochs} epochs`);
   print();
@@ -180,7 +180,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   for (const method of methods) {
     const bar = options.progress ? createProgressBar(env.stderr, method.label) : null;
     let trained: TrainedModel | null = null;
-    let reloaded: tf.LayersModel | null = null;
+    let reloaded: { dispose: () => void } | null = null;
     try {
       // Per-run callbacks (e.g. a gradient monitor writing to a folder) go into `callbacks`.
       trained = await trainModel(method, data.train, context, { ...training, onBatchEnd: bar ? trackEpochs(bar, epochs) : undefined });
@@ -188,8 +188,8 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
       let evaluated: tf.LayersModel = trained.model;
       if (options.save !== undefined) {
         const saved = await saveAndReload(trained.model, trained.loss, path.join(options.save, method.name), data.test);
-        reloaded = saved.model;
-        evaluated = reloaded;
+        reloaded = saved;
+        evaluated = saved.model;
         reloadChecks.push(saved.check);
         print(describeReload(method.label, saved.check));
       }

@@ -49,18 +49,31 @@ export async function saveAndReload(
   loss: unknown,
   dir: string,
   probe: ClassificationSplit,
-): Promise<{ model: tf.LayersModel; check: ReloadCheck }> {
+): Promise<{ model: tf.LayersModel; check: ReloadCheck; dispose: () => void }> {
   await model.save(fileSystem(dir), { includeOptimizer: true });
   const loaded = await tf.loadLayersModel(fileSystem(dir));
+  const dispose = () => disposeLoadedModel(loaded);
   try {
     const check = compare(model, loss as StatefulLoss, loaded, dir, probe);
     const problems = reloadProblems(check, loss as StatefulLoss);
     if (problems.length > 0) throw new Error(`The model reloaded from ${dir} differs from the one saved: ${problems.join('; ')}.`);
-    return { model: loaded, check };
+    return { model: loaded, check, dispose };
   } catch (error) {
-    loaded.dispose();
+    dispose();
     throw error;
   }
+}
+
+/**
+ * Frees a model from `tf.loadLayersModel`, with what `model.dispose()` leaves: the optimizer
+ * deserialized from the training config (not owned by the model) and the restored loss's state.
+ */
+export function disposeLoadedModel(model: tf.LayersModel): void {
+  const optimizer = model.optimizer;
+  const loss = (model as unknown as { loss?: { dispose?: () => void } }).loss;
+  model.dispose();
+  optimizer?.dispose();
+  if (typeof loss?.dispose === 'function') loss.dispose();
 }
 
 function compare(model: tf.LayersModel, loss: StatefulLoss, loaded: tf.LayersModel, dir: string, probe: ClassificationSplit): ReloadCheck {

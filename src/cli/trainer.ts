@@ -137,8 +137,10 @@ export interface TrainedModel {
  *
  * @returns the trained model; the caller disposes it ({@link TrainedModel.dispose}).
  */
-export async function trainModel(method: TrainingMethod, train: ClassificationSplit, context: MethodContext, options: TrainOptions): Promise<TrainedModel> {
+export async function trainModel(method: TrainingMethod, train: ClassificationSplit, runContext: MethodContext, options: TrainOptions): Promise<TrainedModel> {
   const { epochs, batchSize, learningRate, seed } = options;
+  // Schedules (deferred re-weighting) follow the epochs actually trained.
+  const context: MethodContext = { ...runContext, epochs };
   const model = buildMlp({
     numFeatures: train.numFeatures,
     numClasses: context.numClasses,
