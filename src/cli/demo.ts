@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 
-import { loadFashionMnistLT } from '../data/fashion_mnist';
+import { GradientMonitor } from '../callbacks/gradient_monitor';
+import { summarizeGradientImbalance, type GradientImbalanceSummary } from '../callbacks/gradient_summary';
+import { FASHION_MNIST_CLASS_NAMES, loadFashionMnistLT } from '../data/fashion_mnist';
 import { checkSeed } from '../data/random';
 import { FEW_SHOT_BELOW, MANY_SHOT_ABOVE, SHOT_GROUPS, shotGroups, type ShotGroup } from '../eval/shot_groups';
 import { BACKEND_CHOICES, formatBackend, selectTrainingBackend, type BackendChoice } from './backend';
@@ -56,6 +58,11 @@ export interface DemoOptions {
    * `tf.loadLayersModel` and evaluate the reloaded model.
    */
   readonly save?: string;
+  /**
+   * Measure the logit gradients of each training run with a {@link GradientMonitor} and write
+   * its JSON and SVG pictures to `<monitor>/<method>`.
+   */
+  readonly monitor?: string;
   /** Draw a progress bar (on a terminal). */
   readonly progress: boolean;
 }
@@ -110,6 +117,8 @@ export interface DemoReport {
   readonly rows: readonly DemoRow[];
   /** With `--save`: where each model was saved, and what was compared after reloading it. */
   readonly saved?: readonly ReloadCheck[];
+  /** With `--monitor`: the gradient-imbalance summary of each trained method (cumulative over training). */
+  readonly gradients?: readonly { method: string; label: string; outputDir: string; summary: GradientImbalanceSummary }[];
   readonly totalSeconds: number;
 }
 
@@ -135,6 +144,7 @@ export function registerDemoCommand(program: Command, env: CliEnvironment): Comm
     )
     .option('--json <file>', 'also write the results as JSON to this file')
     .option('--save <dir>', 'save each trained model to <dir>/<method> (model.json + weights.bin, optimizer and loss state included), reload it and evaluate the reloaded model')
+    .option('--monitor <dir>', 'measure per-class logit gradients while training (GradientMonitor) and write JSON and SVG pictures to <dir>/<method>')
     .option('--no-progress', 'do not draw progress bars')
     .action(async (options: DemoOptions) => {
       await runDemo(options, env);
@@ -175,16 +185,33 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   const context: MethodContext = { numClasses: data.numClasses, classCounts: data.classCounts, epochs };
   const training: TrainOptions = { epochs, batchSize, learningRate: lr, seed, initialization: init };
   if (options.save !== undefined) print(`Saving each trained model to ${path.resolve(options.save)}/<method> and evaluating the reloaded model.`);
+  if (options.monitor !== undefined) print(`Measuring logit gradients of each run; pictures and JSON in ${path.resolve(options.monitor)}/<method>.`);
   const results: MethodResult[] = [];
   const reloadChecks: ReloadCheck[] = [];
+  const gradients: NonNullable<DemoReport['gradients']>[number][] = [];
   for (const method of methods) {
     const bar = options.progress ? createProgressBar(env.stderr, method.label) : null;
     let trained: TrainedModel | null = null;
     let reloaded: { dispose: () => void } | null = null;
     try {
-      // Per-run callbacks (e.g. a gradient monitor writing to a folder) go into `callbacks`.
-      trained = await trainModel(method, data.train, context, { ...training, onBatchEnd: bar ? trackEpochs(bar, epochs) : undefined });
+      const outputDir = options.monitor === undefined ? null : path.join(options.monitor, method.name);
+      const monitor =
+        outputDir === null
+          ? null
+          : new GradientMonitor({ classCounts: data.classCounts, classNames: [...FASHION_MNIST_CLASS_NAMES], outputDir });
+      try {
+        trained = await trainModel(method, data.train, context, {
+          ...training,
+          onBatchEnd: bar ? trackEpochs(bar, epochs) : undefined,
+          callbacks: monitor === null ? [] : [monitor],
+        });
+      } finally {
+        monitor?.dispose();
+      }
       bar?.stop();
+      if (monitor?.cumulative != null && outputDir !== null) {
+        gradients.push({ method: method.name, label: method.label, outputDir, summary: summarizeGradientImbalance(monitor.cumulative, data.classCounts) });
+      }
       let evaluated: tf.LayersModel = trained.model;
       if (options.save !== undefined) {
         const saved = await saveAndReload(trained.model, trained.loss, path.join(options.save, method.name), data.test);
@@ -220,6 +247,10 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
       { many: groups.many.length, medium: groups.medium.length, few: groups.few.length },
     ),
   );
+  if (gradients.length > 0) {
+    print();
+    print(renderGradientSummary(gradients));
+  }
   const totalSeconds = (performance.now() - started) / 1000;
   print(
     `Top-1 accuracy (%) on the balanced test split. Shot groups by training images: many > ${MANY_SHOT_ABOVE}, ` +
@@ -240,6 +271,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
     settings: { model, imbalanceFactor: imbalance, nMax, epochs, batchSize, learningRate: lr, seed, initialization: init },
     rows,
     ...(options.save === undefined ? {} : { saved: reloadChecks }),
+    ...(options.monitor === undefined ? {} : { gradients }),
     totalSeconds,
   };
   if (options.json !== undefined) {
@@ -282,4 +314,19 @@ export function describeReload(label: string, check: ReloadCheck): string {
     `optimizer at step ${check.optimizerIterations.loaded} (saved ${check.optimizerIterations.saved}), ` +
     `outputs on ${check.probeRows} test images max |diff| ${check.outputMaxAbsDifference}; evaluating the reloaded model.`
   );
+}
+
+/**
+ * The paper's gradient analysis in one table: per method and shot group, the mean positive /
+ * negative gradient ratio of the group's classes and the mean coefficient of variation of the
+ * negative gradient each of them receives from the other classes (cumulative over training).
+ */
+function renderGradientSummary(gradients: NonNullable<DemoReport['gradients']>): string {
+  const fmt = (v: number | null) => (v === null ? 'empty' : v.toFixed(3));
+  const lines = ['Logit gradients (cumulative over training): mean positive/negative ratio | mean row CV of negative gradients'];
+  for (const g of gradients) {
+    const cells = SHOT_GROUPS.map((group) => `${group} ${fmt(g.summary.groups[group].meanRatio)} | ${fmt(g.summary.groups[group].meanRowCoefficientOfVariation)}`);
+    lines.push(`  ${g.label.padEnd(14)} ${cells.join('   ')}   (${g.outputDir})`);
+  }
+  return lines.join('\n');
 }

@@ -207,21 +207,22 @@ export class GalaLoss extends CallableLoss {
     // divided by the batch size (the mean reduction of fit).
     const perSample = tf.stack([positivePerSample, negativePerSample], 1); // [batch, 2]
     const perClass = tf.div(tf.matMul(oneHot, perSample, true, false), batchSize); // [C, 2]
-    const [positiveDelta, negativeDelta] = tf.unstack(perClass, 1);
 
-    // A batch with any non-finite logit contributes nothing (no host sync: a 0/1 factor).
-    const finite = tf.cast(tf.all(tf.isFinite(logits)), 'float32');
-    const clean = (delta: tf.Tensor) => tf.mul(tf.where(tf.isFinite(delta), delta, tf.zerosLike(delta)), finite);
+    // A batch with any non-finite logit contributes nothing, decided on the device (no host
+    // sync): a scalar condition broadcast over the [C, 2] deltas. With finite logits every
+    // delta is finite (log-softmax of finite values is finite), so no per-entry check is needed.
+    const allFinite = tf.all(tf.isFinite(logits));
+    const [positiveDelta, negativeDelta] = tf.unstack(tf.where(allFinite, perClass, 0), 1);
 
     if (this.variant === 'reference') {
       // The authors' code adds the running sum into theta every step (GUIDE §1).
-      this.positiveRunning.assign(tf.add(this.positiveRunning, clean(positiveDelta)));
-      this.positive.assign(tf.add(this.positive, tf.mul(this.positiveRunning, finite)));
+      this.positiveRunning.assign(tf.add(this.positiveRunning, positiveDelta));
+      this.positive.assign(tf.add(this.positive, tf.where(allFinite, this.positiveRunning, 0)));
     } else {
-      this.positive.assign(tf.add(this.positive, clean(positiveDelta)));
+      this.positive.assign(tf.add(this.positive, positiveDelta));
     }
-    this.negative.assign(tf.add(this.negative, clean(negativeDelta)));
-    this.stepCount.assign(tf.add(this.stepCount, finite));
+    this.negative.assign(tf.add(this.negative, negativeDelta));
+    this.stepCount.assign(tf.add(this.stepCount, tf.cast(allFinite, 'float32')));
   }
 
   /**

@@ -14,7 +14,8 @@ export function toOneHot(labels: tf.Tensor, numClasses: number, argName = 'yTrue
   return tf.tidy(() => {
     const shape = labels.shape;
     if (shape.length === 2 && shape[1] === numClasses && numClasses !== 1) {
-      return tf.cast(labels, 'float32') as tf.Tensor2D;
+      // Already float32 (tfjs casts fit's targets): no copy, one op less per step.
+      return (labels.dtype === 'float32' ? labels : tf.cast(labels, 'float32')) as tf.Tensor2D;
     }
     if (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) {
       // Compare in float32: labels may arrive as float32 (tfjs casts targets) or int32.

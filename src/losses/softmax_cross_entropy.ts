@@ -41,7 +41,7 @@ export function checkLossInputs(owner: string, yTrue: tf.Tensor, yPred: tf.Tenso
  */
 export function predictionsToLogits(yPred: tf.Tensor, fromLogits: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    const values = tf.cast(yPred, 'float32') as tf.Tensor2D;
+    const values = (yPred.dtype === 'float32' ? yPred : tf.cast(yPred, 'float32')) as tf.Tensor2D;
     return fromLogits ? values : tf.log(tf.clipByValue(values, PROBABILITY_FLOOR, 1));
   });
 }

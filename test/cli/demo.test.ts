@@ -105,6 +105,30 @@ describe('runDemo', () => {
     }
   });
 
+  it('with --monitor, writes each run\'s gradient JSON and pictures and summarises them, without changing the results', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tfjs-gala-demo-monitor-'));
+    const { env, output } = capture();
+    try {
+      const monitored = await runDemo({ ...TINY, monitor: dir }, env);
+      const direct = await runDemo(TINY, capture().env);
+      expect(monitored.rows.map((r) => r.perClass)).toEqual(direct.rows.map((r) => r.perClass));
+      expect(monitored.gradients!.map((g) => g.method)).toEqual(['ce', 'gala']);
+      for (const method of ['ce', 'gala']) {
+        const files = await fs.readdir(path.join(dir, method));
+        expect(files).toEqual(expect.arrayContaining(['gradient-monitor-epoch-0000.json', 'gradient-monitor-epoch-0001.json', 'gradient-monitor.json']));
+      }
+      for (const g of monitored.gradients!) {
+        // TINY's counts: medium [0], few [1..9], many empty (reported as null, never 0).
+        expect(g.summary.groups.many).toEqual({ classes: [], meanRatio: null, meanRowCoefficientOfVariation: null });
+        expect(g.summary.groups.few.classes).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(g.summary.groups.few.meanRatio).toBeGreaterThan(0);
+      }
+      expect(output()).toMatch(/Logit gradients .*\n +cross-entropy +many empty \| empty +medium [0-9.]+ \| [0-9.]+ +few [0-9.]+/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives the same results for the same seed and different ones for another seed', async () => {
     const accuracies = async (seed: number) => (await runDemo({ ...TINY, seed }, capture().env)).rows.map((row) => row.perClass);
     const first = await accuracies(3);
