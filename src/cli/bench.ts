@@ -39,7 +39,7 @@ import { describeMachine, formatMachine, loadWarning, type MachineDescription } 
 import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY, type MethodContext } from './methods';
 import { choiceOption, integerOption, listOption, numberOption } from './options';
 import { renderBenchTable } from './table';
-import { INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, trainModel } from './trainer';
+import { accuracyRow, INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, trainModel } from './trainer';
 
 /** What a benchmark produced (also the content of `results.json`, without `runs` repeated elsewhere). */
 export interface BenchReport {
@@ -257,15 +257,7 @@ async function trainPending(
           : undefined,
       });
       stepsBefore += run.steps;
-      const rows: RunRow[] = results.map((r) => ({
-        name: r.name,
-        label: r.label,
-        overall: r.accuracy.overall,
-        many: r.accuracy.groups.many.accuracy,
-        medium: r.accuracy.groups.medium.accuracy,
-        few: r.accuracy.groups.few.accuracy,
-        perClass: r.accuracy.perClass,
-      }));
+      const rows: RunRow[] = results.map((r) => ({ name: r.name, ...accuracyRow(r) }));
       await store.append({
         key: run.key,
         imbalanceFactor: run.imbalanceFactor,

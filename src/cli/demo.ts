@@ -24,10 +24,12 @@ import { createProgressBar, trackEpochs } from './progress';
 import { saveAndReload, type ReloadCheck } from './save_reload';
 import { renderResultsTable } from './table';
 import {
+  accuracyRow,
   evaluateModel,
   INITIALIZATIONS,
   MLP_HIDDEN_UNITS,
   trainModel,
+  type AccuracyRow,
   type Initialization,
   type MethodResult,
   type TrainedModel,
@@ -81,14 +83,8 @@ export const DEMO_DEFAULTS = {
 } as const satisfies Partial<DemoOptions>;
 
 /** One row of the report. Accuracies are fractions in [0, 1]; null = empty shot group. */
-export interface DemoRow {
+export interface DemoRow extends AccuracyRow {
   readonly method: string;
-  readonly label: string;
-  readonly overall: number;
-  readonly many: number | null;
-  readonly medium: number | null;
-  readonly few: number | null;
-  readonly perClass: readonly (number | null)[];
   readonly secondsPerEpoch: number;
   readonly finalTrainingLoss: number;
 }
@@ -232,12 +228,7 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
 
   const rows: DemoRow[] = results.map((r) => ({
     method: r.name,
-    label: r.label,
-    overall: r.accuracy.overall,
-    many: r.accuracy.groups.many.accuracy,
-    medium: r.accuracy.groups.medium.accuracy,
-    few: r.accuracy.groups.few.accuracy,
-    perClass: r.accuracy.perClass,
+    ...accuracyRow(r),
     secondsPerEpoch: r.secondsPerEpoch,
     finalTrainingLoss: r.finalLoss,
   }));

@@ -116,6 +116,22 @@ export interface MethodResult {
 /** An evaluation row before timing is attached. */
 export type EvaluationRow = Omit<MethodResult, 'secondsPerEpoch' | 'finalLoss'>;
 
+/** The accuracies of a result flattened for reports: fractions in [0, 1], null for an empty shot group. */
+export interface AccuracyRow {
+  readonly label: string;
+  readonly overall: number;
+  readonly many: number | null;
+  readonly medium: number | null;
+  readonly few: number | null;
+  readonly perClass: readonly (number | null)[];
+}
+
+/** Flattens an evaluation row's accuracies (the demo's and the benchmark's reports share this). */
+export function accuracyRow(result: EvaluationRow): AccuracyRow {
+  const { overall, groups, perClass } = result.accuracy;
+  return { label: result.label, overall, many: groups.many.accuracy, medium: groups.medium.accuracy, few: groups.few.accuracy, perClass };
+}
+
 /** A model trained by {@link trainModel}, with what it was trained with. */
 export interface TrainedModel {
   readonly model: tf.Sequential;
