@@ -170,39 +170,54 @@ export class GalaLoss extends CallableLoss {
       const oneHot = toOneHot(yTrue, c, 'yTrue');
       const logits = predictionsToLogits(yPred, this.fromLogits);
 
-      // a_j = lambda1*log(theta_j + eps), b_k = lambda2*log(phi_k + eps), both [C] constants.
-      const positiveShift = tf.mul(tf.log(tf.add(this.positive, this.epsilon)), this.lambda1);
-      // Adding b_k to every logit of a row with label k changes neither softmax nor the loss
-      // (row-shift invariance), so instead of F (paper: F_j = z_j + a_j - b_k for j != k,
-      // F_k = z_k; reference: F_j = z_j + a_j - b_k for all j) we evaluate the equivalent
-      //   paper:     G = z + a + onehot * (b - a)      (G_j = z_j + a_j, G_k = z_k + b_k)
-      //   reference: G = z + a
-      // which has the same softmax and loss with 2 (resp. 1) [batch, C] ops instead of 6.
-      let adjusted = tf.add(logits, positiveShift);
-      if (this.variant === 'paper') {
-        const negativeShift = tf.mul(tf.log(tf.add(this.negative, this.epsilon)), this.lambda2);
-        adjusted = tf.add(adjusted, tf.mul(oneHot, tf.sub(negativeShift, positiveShift)));
-      }
-      const logProbabilities = tf.logSoftmax(adjusted);
-      const losses = tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
-
-      if (update) this.accumulate(oneHot, logits, logProbabilities, losses);
-      return losses;
+      // The loss is one custom-gradient op: its forward pass (and the state update in it) runs
+      // without recording to the gradient tape, so none of its intermediates are copied for the
+      // backward pass, and the backward pass is the closed form dL/dz = (p - y) * dy, exact
+      // because the margins are constants with respect to z.
+      const gala = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [z, save] = args as [tf.Tensor, tf.GradSaveFunc];
+        // a_j = lambda1*log(theta_j + eps), b_k = lambda2*log(phi_k + eps), both [C] constants.
+        const positiveShift = tf.mul(tf.log(tf.add(this.positive, this.epsilon)), this.lambda1);
+        // Adding b_k to every logit of a row with label k changes neither softmax nor the loss
+        // (row-shift invariance), so instead of F (paper: F_j = z_j + a_j - b_k for j != k,
+        // F_k = z_k; reference: F_j = z_j + a_j - b_k for all j) we evaluate the equivalent
+        //   paper:     G = z + a + onehot * (b - a)      (G_j = z_j + a_j, G_k = z_k + b_k)
+        //   reference: G = z + a
+        // which has the same softmax and loss with 2 (resp. 1) [batch, C] ops instead of 6.
+        let adjusted = tf.add(z, positiveShift);
+        if (this.variant === 'paper') {
+          const negativeShift = tf.mul(tf.log(tf.add(this.negative, this.epsilon)), this.lambda2);
+          adjusted = tf.add(adjusted, tf.mul(oneHot, tf.sub(negativeShift, positiveShift)));
+        }
+        const logProbabilities = tf.logSoftmax(adjusted);
+        const losses = tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
+        const probabilities = tf.exp(logProbabilities);
+        if (update) this.accumulate(oneHot, z, probabilities, losses);
+        save([probabilities, oneHot]);
+        return {
+          value: losses,
+          gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
+            const [p, y] = saved;
+            return tf.mul(tf.sub(p, y), tf.expandDims(dy, 1));
+          },
+        };
+      });
+      return gala(logits) as tf.Tensor1D;
     });
   }
 
   /**
    * Adds one batch's statistics. Runs inside the caller's tidy; the new values live in the
    * variables. theta/phi were read above, so the batch's own statistics only affect later batches.
-   * `logProbabilities` = log softmax(F) (same as of G above), `losses` = -log p_k per row.
+   * `probabilities` = softmax(F) (same as of G above), `losses` = -log p_k per row.
    */
-  private accumulate(oneHot: tf.Tensor2D, logits: tf.Tensor, logProbabilities: tf.Tensor, losses: tf.Tensor1D): void {
+  private accumulate(oneHot: tf.Tensor2D, logits: tf.Tensor, probabilities: tf.Tensor, losses: tf.Tensor1D): void {
     const batchSize = oneHot.shape[0];
     if (batchSize === 0) return;
     const targetProbability = tf.exp(tf.neg(losses)); // p_k = exp(-L), [batch]
     const positivePerSample = tf.sub(1, targetProbability); // |dL/dF_k| = 1 - p_k
     // sum_{j != k} p_j, computed from the probabilities rather than assumed equal to 1 - p_k.
-    const negativePerSample = tf.sub(tf.sum(tf.exp(logProbabilities), 1), targetProbability);
+    const negativePerSample = tf.sub(tf.sum(probabilities, 1), targetProbability);
     // Per class c: sum over the rows labelled c, in one [C, batch] x [batch, 2] product,
     // divided by the batch size (the mean reduction of fit).
     const perSample = tf.stack([positivePerSample, negativePerSample], 1); // [batch, 2]
