@@ -158,6 +158,12 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
   await model.save(MODEL_URL, { includeOptimizer: true });
   const loaded = await tf.loadLayersModel(MODEL_URL);
   const stateAfter = loaded.loss.getState();
+  // The same through localStorage (small models only: browsers cap it at a few MB).
+  await model.save('localstorage://tfjs-gala-example', { includeOptimizer: true });
+  const fromLocalStorage = await tf.loadLayersModel('localstorage://tfjs-gala-example');
+  const stateAfterLocalStorage = fromLocalStorage.loss.getState();
+  fromLocalStorage.loss.dispose();
+  fromLocalStorage.dispose();
 
   const logits = model.predict(testX, { batchSize: test.numExamples });
   const reloadedLogits = loaded.predict(testX, { batchSize: test.numExamples });
@@ -188,6 +194,7 @@ async function trainAndEvaluate({ tf, gala, tfvis, ui, data, epochs }) {
     trainSeconds,
     stateBefore,
     stateAfter,
+    stateAfterLocalStorage,
     stepsAfterResume,
     maxPredictionDifference,
     predsEqual,

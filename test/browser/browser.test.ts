@@ -60,6 +60,7 @@ interface ExampleResult {
   trainSeconds: number;
   stateBefore: GalaState;
   stateAfter: GalaState;
+  stateAfterLocalStorage: GalaState;
   stepsAfterResume: number;
   maxPredictionDifference: number;
   predsEqual: boolean;
@@ -161,6 +162,9 @@ function expectExampleResult(result: ExampleResult, backend: string, epochs: num
   expect(result.stateBefore.positive.every((value) => value > 0)).toBe(true);
   expectClose(result.stateAfter.positive, result.stateBefore.positive, 1e-6);
   expectClose(result.stateAfter.negative, result.stateBefore.negative, 1e-6);
+  // localstorage:// keeps the loss state too.
+  expect(result.stateAfterLocalStorage.steps).toBe(steps);
+  expectClose(result.stateAfterLocalStorage.positive, result.stateBefore.positive, 1e-6);
   // ... and training goes on from it.
   expect(result.stepsAfterResume).toBe(steps + 1);
 
