@@ -23,10 +23,8 @@ export interface RunSettings {
   readonly method: Readonly<Record<string, SettingValue>>;
 }
 
-/** One evaluation row of a run: the method itself, or a post-hoc evaluation of its model. Fractions in [0, 1]. */
-export interface RunRow {
-  /** Row name: the method's name, or e.g. 'gala+pr' for a post-hoc row. */
-  readonly name: string;
+/** Accuracies of one evaluated model, flattened for reports. Fractions in [0, 1]. */
+export interface AccuracyRow {
   readonly label: string;
   readonly overall: number;
   /** null: the shot group is empty. */
@@ -34,6 +32,12 @@ export interface RunRow {
   readonly medium: number | null;
   readonly few: number | null;
   readonly perClass: readonly (number | null)[];
+}
+
+/** One evaluation row of a run: the method itself, or a post-hoc evaluation of its model. */
+export interface RunRow extends AccuracyRow {
+  /** Row name: the method's name, or e.g. 'gala+pr' for a post-hoc row. */
+  readonly name: string;
 }
 
 /** A finished run, as stored (one JSON line) and reported. */

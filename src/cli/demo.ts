@@ -20,6 +20,7 @@ import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { DEMO_METHODS, type MethodContext, type TrainingMethod } from './methods';
 import { integerOption, numberOption } from './options';
+import type { AccuracyRow } from '../bench/runs';
 import { createProgressBar, trackEpochs } from './progress';
 import { saveAndReload, type ReloadCheck } from './save_reload';
 import { renderResultsTable } from './table';
@@ -29,7 +30,6 @@ import {
   INITIALIZATIONS,
   MLP_HIDDEN_UNITS,
   trainModel,
-  type AccuracyRow,
   type Initialization,
   type MethodResult,
   type TrainedModel,

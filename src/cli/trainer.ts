@@ -4,6 +4,7 @@
  * with the same seed see the same initial weights and the same batches.
  */
 
+import type { AccuracyRow } from '../bench/runs';
 import * as tf from '@tensorflow/tfjs';
 
 import { deriveSeed, mulberry32, shuffleInPlace } from '../data/random';
@@ -115,16 +116,6 @@ export interface MethodResult {
 
 /** An evaluation row before timing is attached. */
 export type EvaluationRow = Omit<MethodResult, 'secondsPerEpoch' | 'finalLoss'>;
-
-/** The accuracies of a result flattened for reports: fractions in [0, 1], null for an empty shot group. */
-export interface AccuracyRow {
-  readonly label: string;
-  readonly overall: number;
-  readonly many: number | null;
-  readonly medium: number | null;
-  readonly few: number | null;
-  readonly perClass: readonly (number | null)[];
-}
 
 /** Flattens an evaluation row's accuracies (the demo's and the benchmark's reports share this). */
 export function accuracyRow(result: EvaluationRow): AccuracyRow {
