@@ -4,9 +4,9 @@
  * with the same seed see the same initial weights and the same batches.
  */
 
-import type { AccuracyRow } from '../bench/runs';
 import * as tf from '@tensorflow/tfjs';
 
+import type { AccuracyRow } from '../bench/runs';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../data/random';
 import type { ClassificationSplit } from '../data/splits';
 import { longTailAccuracy, type LongTailAccuracy } from '../eval/long_tail_accuracy';
