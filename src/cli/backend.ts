@@ -100,5 +100,8 @@ export async function selectTrainingBackend(choice: BackendChoice): Promise<Trai
 
 /** "wasm (@tensorflow/tfjs-backend-wasm; <note>)". */
 export function formatBackend(backend: SelectedBackend & { readonly note?: string | null }): string {
-  return `${backend.name} (${backend.packageName}${backend.note ? `; ${backend.note}` : ''})`;
+  // The pure-JS cpu backend trains the demo's MLP about 20x slower than wasm: say how to fix it.
+  const hint = backend.name === 'cpu' ? 'pure JavaScript, slow: npm install @tensorflow/tfjs-backend-wasm for ~20x faster training' : null;
+  const notes = [backend.note, hint].filter(Boolean).join('; ');
+  return `${backend.name} (${backend.packageName}${notes ? `; ${notes}` : ''})`;
 }

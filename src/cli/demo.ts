@@ -134,7 +134,7 @@ export function registerDemoCommand(program: Command, env: CliEnvironment): Comm
     )
     .option('--lr <rate>', 'Adam learning rate (> 0)', numberOption(0, true), DEMO_DEFAULTS.lr)
     .addOption(
-      new Option('--init <scheme>', 'initialisation of the dense layers: glorot (tfjs default) or pytorch (nn.Linear default, as in the ANCHORS.md run)')
+      new Option('--init <scheme>', 'initialisation of the dense layers: glorot (tfjs default) or pytorch (nn.Linear default, as in the PyTorch reference run of docs/guide/06-benchmark.md)')
         .choices(INITIALIZATIONS)
         .default(DEMO_DEFAULTS.init),
     )

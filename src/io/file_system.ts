@@ -38,9 +38,11 @@ function toArrayBuffer(data: tf.io.WeightData | undefined): ArrayBuffer {
 
 /**
  * An IOHandler for `model.save(fileSystem(dir))` and `tf.loadLayersModel(fileSystem(dir))`.
- * `dir` may start with `file://`. The folder is created when missing.
+ * `dir` may start with `file://`. The folder is created when missing. As with tfjs-node's
+ * `file://`, a path ending in `.json` names the model file itself (`file://./m/model.json`);
+ * the weights file sits beside it.
  *
- * @param dir folder holding `model.json` and `weights.bin`.
+ * @param dir folder holding `model.json` and `weights.bin`, or the path of the model's JSON file.
  * @throws Error (when saving or loading) naming the path, when the folder cannot be written,
  *   `model.json` is missing or not JSON, or `weights.bin` does not match the manifest.
  */
@@ -48,7 +50,10 @@ export function fileSystem(dir: string): tf.io.IOHandler {
   if (typeof dir !== 'string' || stripScheme(dir).length === 0) {
     throw new Error(`fileSystem: dir must be a non-empty folder path; received ${JSON.stringify(dir)}.`);
   }
-  const folder = stripScheme(dir);
+  const target = stripScheme(dir);
+  // '<folder>/<name>.json' names the model file; anything else is the folder.
+  const jsonName = /\.json$/i.test(target) ? target.split(/[\\/]/).pop()! : MODEL_JSON;
+  const folder = jsonName === MODEL_JSON && !/\.json$/i.test(target) ? target : target.slice(0, target.length - jsonName.length) || '.';
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const { fs, path } = await nodeModules();
@@ -68,7 +73,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       try {
         await fs.mkdir(folder, { recursive: true });
         await fs.writeFile(path.join(folder, WEIGHTS_BIN), new Uint8Array(weights));
-        await fs.writeFile(path.join(folder, MODEL_JSON), JSON.stringify(modelJson));
+        await fs.writeFile(path.join(folder, jsonName), JSON.stringify(modelJson));
       } catch (err) {
         throw new Error(`fileSystem: cannot write the model to '${folder}': ${(err as Error).message}`);
       }
@@ -77,7 +82,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
 
     async load(): Promise<tf.io.ModelArtifacts> {
       const { fs, path } = await nodeModules();
-      const jsonPath = path.join(folder, MODEL_JSON);
+      const jsonPath = path.join(folder, jsonName);
       let modelJson: tf.io.ModelJSON;
       try {
         modelJson = JSON.parse(await fs.readFile(jsonPath, 'utf8'));

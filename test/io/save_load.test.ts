@@ -189,7 +189,8 @@ describe('save and load keep GalaLoss (folder)', () => {
     await m.save(fileSystem(path.join(dir, 'a')), { includeOptimizer: true });
     await m.save(`file://${path.join(dir, 'b')}`, { includeOptimizer: true });
     expect(fs.readdirSync(path.join(dir, 'a')).sort()).toEqual(['model.json', 'weights.bin']);
-    for (const source of [fileSystem(path.join(dir, 'a')), `file://${path.join(dir, 'b')}`]) {
+    // A folder, a folder URL, and (as with tfjs-node) the URL of the model.json file itself.
+    for (const source of [fileSystem(path.join(dir, 'a')), `file://${path.join(dir, 'b')}`, `file://${path.join(dir, 'b', 'model.json')}`]) {
       const loaded = await tf.loadLayersModel(source);
       expect((loaded.loss as unknown as GalaLoss).getState()).toEqual(loss.getState());
       expectClose(loaded.predict(xs) as tf.Tensor, m.predict(xs) as tf.Tensor, 1e-6);
