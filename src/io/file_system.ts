@@ -52,8 +52,9 @@ export function fileSystem(dir: string): tf.io.IOHandler {
   }
   const target = stripScheme(dir);
   // '<folder>/<name>.json' names the model file; anything else is the folder.
-  const jsonName = /\.json$/i.test(target) ? target.split(/[\\/]/).pop()! : MODEL_JSON;
-  const folder = jsonName === MODEL_JSON && !/\.json$/i.test(target) ? target : target.slice(0, target.length - jsonName.length) || '.';
+  const namesJsonFile = /\.json$/i.test(target);
+  const jsonName = namesJsonFile ? target.split(/[\\/]/).pop()! : MODEL_JSON;
+  const folder = namesJsonFile ? target.slice(0, target.length - jsonName.length) || '.' : target;
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const { fs, path } = await nodeModules();
