@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
 import { checkPositiveClassArray, logs } from './class_frequencies';
-import { toOneHot } from './labels';
 import { resolveArgs } from './loss_args';
-import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean } from './validate';
 
 /** Arguments of {@link BalancedSoftmaxLoss} / {@link balancedSoftmaxLoss}. */
@@ -64,12 +63,7 @@ export class BalancedSoftmaxLoss extends CallableLoss {
 
   /** See the class docs. Returns per-sample losses `[batch]`. */
   compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    const c = checkLossInputs('BalancedSoftmaxLoss', yTrue, yPred, this.numClasses);
-    return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'yTrue');
-      const adjusted = tf.add(predictionsToLogits(yPred, this.fromLogits), tf.tensor2d(this.logCounts, [1, c])) as tf.Tensor2D;
-      return softmaxCrossEntropy(oneHot, adjusted);
-    });
+    return shiftedSoftmaxCrossEntropy('BalancedSoftmaxLoss', yTrue, yPred, this.fromLogits, this.logCounts);
   }
 
   /** Constructor arguments, all defaults filled in. */

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
 import { logs, priorsFrom } from './class_frequencies';
-import { toOneHot } from './labels';
 import { resolveArgs } from './loss_args';
-import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean, checkNumber } from './validate';
 
 /** Arguments of {@link LogitAdjustedLoss} / {@link logitAdjustedLoss}. Give exactly one of `classCounts` and `priors`. */
@@ -84,12 +83,7 @@ export class LogitAdjustedLoss extends CallableLoss {
 
   /** See the class docs. Returns per-sample losses `[batch]`. */
   compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    const c = checkLossInputs('LogitAdjustedLoss', yTrue, yPred, this.numClasses);
-    return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'yTrue');
-      const adjusted = tf.add(predictionsToLogits(yPred, this.fromLogits), tf.tensor2d(this.shift, [1, c])) as tf.Tensor2D;
-      return softmaxCrossEntropy(oneHot, adjusted);
-    });
+    return shiftedSoftmaxCrossEntropy('LogitAdjustedLoss', yTrue, yPred, this.fromLogits, this.shift);
   }
 
   /** Constructor arguments, all defaults filled in (the absent one of classCounts / priors is null). */

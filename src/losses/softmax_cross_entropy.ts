@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { toOneHot } from './labels';
+
 /**
  * Pieces shared by the softmax-based baseline losses (focal, logit-adjusted, balanced softmax,
  * LDAM): input checks, the probability-to-logit conversion behind `fromLogits: false`, and the
@@ -54,4 +56,27 @@ export function predictionsToLogits(yPred: tf.Tensor, fromLogits: boolean): tf.T
  */
 export function softmaxCrossEntropy(oneHot: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1)) as tf.Tensor1D);
+}
+
+/**
+ * Per-sample softmax cross-entropy on logits shifted by a fixed per-class vector,
+ * `-log softmax(z + shift)_y`, shape `[batch]`: the form shared by logit adjustment
+ * (shift = tau log pi) and balanced softmax (shift = log n).
+ * @param owner class name used in error messages.
+ * @param shift float32, length numClasses.
+ * @throws Error when `yPred` is not `[batch, numClasses]` or the labels do not match it.
+ */
+export function shiftedSoftmaxCrossEntropy(
+  owner: string,
+  yTrue: tf.Tensor,
+  yPred: tf.Tensor,
+  fromLogits: boolean,
+  shift: Float32Array,
+): tf.Tensor1D {
+  const c = checkLossInputs(owner, yTrue, yPred, shift.length);
+  return tf.tidy(() => {
+    const oneHot = toOneHot(yTrue, c, 'yTrue');
+    const adjusted = tf.add(predictionsToLogits(yPred, fromLogits), tf.tensor2d(shift, [1, c])) as tf.Tensor2D;
+    return softmaxCrossEntropy(oneHot, adjusted);
+  });
 }
