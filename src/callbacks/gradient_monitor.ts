@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import { toOneHot } from '../losses/labels';
-import { checkBoolean, checkInteger, checkNumberArray, checkOneOf } from '../losses/validate';
+import { toOneHot } from '../core/labels';
+import { predictionsToLogits } from '../core/logits';
+import { checkBoolean, checkInteger, checkNumberArray, checkOneOf } from '../core/validate';
 import {
   addStatistics,
   classVectorSimilaritySums,
@@ -106,8 +107,6 @@ export interface GradientMonitorJSON {
 }
 
 const DEFAULT_BATCH_SIZE = 256;
-/** Probabilities below this are clipped before log() when logits must be recovered from them. */
-const PROBABILITY_FLOOR = 1e-30;
 /** Marks a loss wrapped by the monitor, holding the original. */
 const WRAPPED = Symbol('GradientMonitor.wrapped');
 
@@ -445,7 +444,7 @@ export class GradientMonitor extends tfl.Callback {
         } else if (loss != null) {
           const outputs = head.compiled.predict(probe.xs, { batchSize: this.batchSize }) as tf.Tensor2D;
           // softmax(log p) = p: the softmax Jacobian, and so dL/dz, depends on p only.
-          logits = head.outputsProbabilities ? tf.log(tf.clipByValue(outputs, PROBABILITY_FLOOR, 1)) : outputs;
+          logits = predictionsToLogits(outputs, !head.outputsProbabilities);
         }
         if (loss != null && logits != null) {
           const n = logits.shape[0];

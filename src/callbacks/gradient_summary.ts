@@ -1,5 +1,5 @@
 import { SHOT_GROUPS, SHOT_THRESHOLDS, shotGroups, type ShotGroup, type ShotThresholds } from '../eval/shot_groups';
-import { checkNumberArray } from '../losses/validate';
+import { checkNumberArray } from '../core/validate';
 import { rowCoefficientOfVariation, type GradientStatistics } from './gradient_statistics';
 
 /** Gradient ratio and negative-gradient spread of one shot group. */

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { checkBoolean, checkOneOf } from '../losses/validate';
+import { formatShape } from '../core/shapes';
+import { checkBoolean, checkOneOf } from '../core/validate';
 import {
   DEFAULT_TAU,
   checkPredictionShape,
   checkPredictionValues,
   checkTau,
-  formatShape,
   logClassMass,
   rebalanceLogProbabilities,
   toLogProbabilities,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkBoolean, checkNumber } from '../losses/validate';
+import { formatShape } from '../core/shapes';
+import { checkBoolean, checkNumber } from '../core/validate';
 
 /**
  * Prediction re-balancing (Zhang et al., "Gradient-Aware Logit Adjustment Loss for Long-tailed
@@ -40,11 +41,6 @@ export const DEFAULT_TAU = 1;
 /** Throws unless tau is a finite number > 0 (`argName` names it in the message). */
 export function checkTau(tau: unknown, argName = 'tau'): number {
   return checkNumber(argName, tau, { min: 0, exclusiveMin: true });
-}
-
-/** `[null, 3]` for a shape with an unknown dimension (`Array.join` would print `[, 3]`). */
-export function formatShape(shape: readonly (number | null | undefined)[]): string {
-  return `[${shape.map((d) => (d == null ? 'null' : String(d))).join(', ')}]`;
 }
 
 /** Throws unless `shape` is `[rows, numClasses]`; `what` names the argument in the message. */

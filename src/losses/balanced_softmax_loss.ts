@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { checkPositiveClassArray, logs } from './class_frequencies';
-import { resolveArgs } from './loss_args';
+import { checkPositiveClassArray, logs } from '../core/class_frequencies';
+import { resolveArgs } from '../core/args';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
-import { checkBoolean } from './validate';
+import { checkBoolean } from '../core/validate';
 
 /** Arguments of {@link BalancedSoftmaxLoss} / {@link balancedSoftmaxLoss}. */
 export interface BalancedSoftmaxLossArgs {

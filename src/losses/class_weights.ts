@@ -1,5 +1,5 @@
-import { checkPositiveClassArray } from './class_frequencies';
-import { checkNumber, checkNumberArray } from './validate';
+import { checkPositiveClassArray } from '../core/class_frequencies';
+import { checkNumber, checkNumberArray } from '../core/validate';
 
 /**
  * Per-class loss weights from class counts, for tfjs's `fit({classWeight})` (through

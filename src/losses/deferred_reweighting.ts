@@ -1,8 +1,8 @@
 import { Callback } from '@tensorflow/tfjs-layers';
 
 import type { ClassWeightedLoss } from './ldam_loss';
-import { resolveArgs } from './loss_args';
-import { checkInteger, checkNumberArray } from './validate';
+import { resolveArgs } from '../core/args';
+import { checkInteger, checkNumberArray } from '../core/validate';
 
 /** Arguments of {@link DeferredReweighting} / {@link deferredReweighting}. */
 export interface DeferredReweightingArgs {

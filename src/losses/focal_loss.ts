@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { toOneHot } from './labels';
-import { resolveArgs } from './loss_args';
-import { checkLossInputs, PROBABILITY_FLOOR, predictionsToLogits } from './softmax_cross_entropy';
-import { checkBoolean, checkNumber, checkNumberArray } from './validate';
+import { toOneHot } from '../core/labels';
+import { resolveArgs } from '../core/args';
+import { PROBABILITY_FLOOR, predictionsToLogits } from '../core/logits';
+import { checkLossInputs } from './softmax_cross_entropy';
+import { checkBoolean, checkNumber, checkNumberArray } from '../core/validate';
 
 /** Arguments of {@link FocalLoss} / {@link focalLoss}. */
 export interface FocalLossArgs {

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { toOneHot } from './labels';
-import { resolveArgs } from './loss_args';
-import { checkLossInputs, predictionsToLogits } from './softmax_cross_entropy';
-import { checkBoolean, checkInteger, checkNumber, checkNumberArray, checkOneOf } from './validate';
+import { toOneHot } from '../core/labels';
+import { resolveArgs } from '../core/args';
+import { predictionsToLogits } from '../core/logits';
+import { checkLossInputs } from './softmax_cross_entropy';
+import { checkBoolean, checkInteger, checkNumber, checkNumberArray, checkOneOf } from '../core/validate';
 
 /**
  * Which computation {@link GalaLoss} performs.

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { checkPositiveClassArray } from './class_frequencies';
-import { toOneHot } from './labels';
-import { resolveArgs } from './loss_args';
-import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from './softmax_cross_entropy';
-import { checkBoolean, checkNumber, checkNumberArray } from './validate';
+import { checkPositiveClassArray } from '../core/class_frequencies';
+import { toOneHot } from '../core/labels';
+import { resolveArgs } from '../core/args';
+import { predictionsToLogits } from '../core/logits';
+import { checkLossInputs, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { checkBoolean, checkNumber, checkNumberArray } from '../core/validate';
 
 /** Arguments of {@link LDAMLoss} / {@link ldamLoss}. */
 export interface LDAMLossArgs {

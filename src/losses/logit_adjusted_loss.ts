@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { logs, priorsFrom } from './class_frequencies';
-import { resolveArgs } from './loss_args';
+import { logs, priorsFrom } from '../core/class_frequencies';
+import { resolveArgs } from '../core/args';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
-import { checkBoolean, checkNumber } from './validate';
+import { checkBoolean, checkNumber } from '../core/validate';
 
 /** Arguments of {@link LogitAdjustedLoss} / {@link logitAdjustedLoss}. Give exactly one of `classCounts` and `priors`. */
 export interface LogitAdjustedLossArgs {

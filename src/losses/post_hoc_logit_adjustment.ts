@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { logs, priorsFrom } from './class_frequencies';
-import { resolveArgs } from './loss_args';
-import { checkNumber } from './validate';
+import { logs, priorsFrom } from '../core/class_frequencies';
+import { resolveArgs } from '../core/args';
+import { checkNumber } from '../core/validate';
 
 /** Arguments of {@link adjustLogitsPostHoc}. Give exactly one of `classCounts` and `priors`. */
 export interface PostHocAdjustmentArgs {

@@ -1,15 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { toOneHot } from './labels';
+import { toOneHot } from '../core/labels';
+import { predictionsToLogits } from '../core/logits';
+import { formatShape } from '../core/shapes';
 
 /**
  * Pieces shared by the softmax-based baseline losses (focal, logit-adjusted, balanced softmax,
- * LDAM): input checks, the probability-to-logit conversion behind `fromLogits: false`, and the
- * numerically stable per-sample cross-entropy.
+ * LDAM): input checks and the numerically stable per-sample cross-entropy.
  */
-
-/** Smallest probability used when `fromLogits` is false (log(0) would be -Infinity). */
-export const PROBABILITY_FLOOR = 1e-7;
 
 /**
  * Checks that `yPred` is `[batch, numClasses]` and that `yTrue` has the same batch size.
@@ -23,29 +21,16 @@ export function checkLossInputs(owner: string, yTrue: tf.Tensor, yPred: tf.Tenso
   if (yPred.rank !== 2 || (numClasses !== null && classes !== numClasses) || classes < 2) {
     throw new Error(
       `${owner}: yPred must be [batch, ${expected}]${numClasses === null ? ' with numClasses >= 2' : ''}; ` +
-        `received shape [${yPred.shape.join(', ')}].`,
+        `received shape ${formatShape(yPred.shape)}.`,
     );
   }
   if (yTrue.rank === 0 || yTrue.shape[0] !== yPred.shape[0]) {
     throw new Error(
-      `${owner}: yTrue and yPred must have the same batch size; received yTrue shape [${yTrue.shape.join(', ')}] ` +
-        `and yPred shape [${yPred.shape.join(', ')}].`,
+      `${owner}: yTrue and yPred must have the same batch size; received yTrue shape ${formatShape(yTrue.shape)} ` +
+        `and yPred shape ${formatShape(yPred.shape)}.`,
     );
   }
   return classes;
-}
-
-/**
- * Float32 logits from the model's outputs. With `fromLogits` false the outputs are
- * probabilities and their log is returned, clipped to [{@link PROBABILITY_FLOOR}, 1]. log p
- * differs from the logits that produced p by one constant per row, which softmax-based losses
- * (and their per-class logit shifts) ignore, so both paths give the same loss.
- */
-export function predictionsToLogits(yPred: tf.Tensor, fromLogits: boolean): tf.Tensor2D {
-  return tf.tidy(() => {
-    const values = (yPred.dtype === 'float32' ? yPred : tf.cast(yPred, 'float32')) as tf.Tensor2D;
-    return fromLogits ? values : tf.log(tf.clipByValue(values, PROBABILITY_FLOOR, 1));
-  });
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { resolveArgs } from '../../src/losses/loss_args';
-import { checkLossInputs, predictionsToLogits, softmaxCrossEntropy } from '../../src/losses/softmax_cross_entropy';
+import { resolveArgs } from '../../src/core/args';
+import { predictionsToLogits } from '../../src/core/logits';
+import { checkLossInputs, softmaxCrossEntropy } from '../../src/losses/softmax_cross_entropy';
 import { expectClose, expectNoLeak } from '../helpers';
 import { crossEntropy } from './baseline_reference';
 
