@@ -8,7 +8,7 @@ export { CallableLoss, type LossFn } from './losses/callable_loss';
 export { GalaLoss, galaLoss, type GalaLossArgs, type GalaState, type GalaVariant } from './losses/gala_loss';
 export { toOneHot } from './core/labels';
 export { fileSystem, FILE_SCHEME } from './io/file_system';
-export { TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss } from './io/training_config';
+export { TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss } from './io/save_load';
 export { FocalLoss, focalLoss, type FocalLossArgs } from './losses/focal_loss';
 export { LogitAdjustedLoss, logitAdjustedLoss, type LogitAdjustedLossArgs } from './losses/logit_adjusted_loss';
 export { adjustLogitsPostHoc, type PostHocAdjustmentArgs } from './losses/post_hoc_logit_adjustment';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassificationSplit } from '../data/splits';
 import { fileSystem } from '../io/file_system';
 // Side effect: the hooks that write the package's losses (config and state) into trainingConfig.
-import '../io/training_config';
+import '../io/save_load';
 import { predictAll } from './trainer';
 
 /** What {@link saveAndReload} compared between the trained and the reloaded model. */

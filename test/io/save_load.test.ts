@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { GalaLoss, galaLoss } from '../../src/losses/gala_loss';
 import { fileSystem } from '../../src/io/file_system';
-import { installTrainingConfigHooks, lossMarker, TRAINING_CONFIG_KEY } from '../../src/io/training_config';
+import { installTrainingConfigHooks, lossMarker, TRAINING_CONFIG_KEY } from '../../src/io/save_load';
 import { expectClose } from '../helpers';
 
 function model(seed = 1): tf.Sequential {

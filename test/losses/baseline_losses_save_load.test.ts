@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import '../../src/io/training_config';
+import '../../src/io/save_load';
 import type { CallableLoss } from '../../src/losses/callable_loss';
 import { BalancedSoftmaxLoss, balancedSoftmaxLoss } from '../../src/losses/balanced_softmax_loss';
 import { FocalLoss, focalLoss } from '../../src/losses/focal_loss';
@@ -8,7 +8,7 @@ import { LDAMLoss, ldamLoss } from '../../src/losses/ldam_loss';
 import { LogitAdjustedLoss, logitAdjustedLoss } from '../../src/losses/logit_adjusted_loss';
 import { expectClose } from '../helpers';
 
-// The package's save/load hooks (src/io/training_config) keep each baseline loss through
+// The package's save/load hooks (src/io/save_load) keep each baseline loss through
 // model.save / tf.loadLayersModel: same class, same config, and the loaded model trains on.
 
 const LABELS = [0, 0, 0, 0, 1, 1, 2, 0];
