@@ -1,7 +1,9 @@
 /** Jest runs the TypeScript sources directly (transpile only; `npm run typecheck` type-checks). */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  roots: ['<rootDir>/test', '<rootDir>/cli/test'],
+  // The CLI imports the library by its package name; tests run it from the sources.
+  moduleNameMapper: { '^tfjs-gala$': '<rootDir>/src/index.ts' },
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', target: 'ES2020', esModuleInterop: true, isolatedModules: true } }],

@@ -49,12 +49,6 @@ export default defineConfig(() => {
     },
     {
       ...shared,
-      entry: { 'cli/main': 'src/cli/main.ts' },
-      format: ['esm'],
-      banner: { js: '#!/usr/bin/env node' },
-    },
-    {
-      ...shared,
       entry: { 'tfjs-gala': 'src/index.ts' },
       format: ['iife'],
       globalName: 'tfjsGala',

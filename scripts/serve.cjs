@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Static file server for the browser examples and the browser tests. Serves the repository
- * root (examples/, dist/, data/, node_modules/) on localhost with the headers threaded wasm
+ * root (examples/, dist/, cli/data/, node_modules/) on localhost with the headers threaded wasm
  * needs: COOP `same-origin` + COEP `require-corp` make the page cross-origin isolated, so
  * SharedArrayBuffer exists and tfjs-backend-wasm loads its threaded SIMD build.
  *

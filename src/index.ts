@@ -24,30 +24,9 @@ export {
   type TensorDatasetLike,
 } from './layers/prediction_rebalance';
 export { rebalancePredictions, rebalancedArgMax, type RebalanceOptions } from './layers/rebalance_math';
-export {
-  loadFashionMnist,
-  loadFashionMnistLT,
-  findIdxFile,
-  FASHION_MNIST_FILES,
-  FASHION_MNIST_CLASS_NAMES,
-  FASHION_MNIST_NUM_CLASSES,
-  DEBIAN_FASHION_MNIST_DIR,
-  type FashionMnist,
-  type LoadFashionMnistLTOptions,
-} from './data/fashion_mnist';
-export { decodeIdx, encodeIdx, type IdxArray, type IdxDataType, type IdxTypedArray } from './data/idx';
-export { readIdxFile, writeIdxFile, isGzip } from './data/idx_file';
 export { longTailCounts, sampleClassIndices, type LongTailOptions } from './data/long_tail';
-export {
-  makeLongTailed,
-  selectExamples,
-  subsetImages,
-  LONG_TAIL_DEFAULTS,
-  type ImageSplit,
-  type ClassificationSplit,
-  type LongTailedDataset,
-  type MakeLongTailedOptions,
-} from './data/splits';
+export { longTailSubset, type LongTailSubset, type LongTailSubsetOptions } from './data/long_tail_subset';
+export { mulberry32, deriveSeed, shuffleInPlace, checkSeed } from './data/random';
 export { classCounts } from './eval/class_counts';
 export {
   shotGroups,

@@ -7,7 +7,7 @@
  * Everything it measures is also put on `window.galaResult` for the browser test.
  */
 
-const DATA_URL = new URL('../../data/fashion-mnist-lt/', import.meta.url);
+const DATA_URL = new URL('../../cli/data/fashion-mnist-lt/', import.meta.url);
 const MODEL_URL = 'indexeddb://tfjs-gala-example';
 const BACKENDS = ['webgl', 'wasm', 'webgpu', 'cpu'];
 

@@ -39,7 +39,7 @@ describe('scripts/serve.cjs', () => {
     const wasm = await get(`${server.url}node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm`, 'HEAD');
     expect(wasm.status).toBe(200);
     expect(wasm.headers['content-type']).toBe('application/wasm');
-    const gz = await get(`${server.url}data/fashion-mnist-lt/train-labels-idx1-ubyte.gz`);
+    const gz = await get(`${server.url}cli/data/fashion-mnist-lt/train-labels-idx1-ubyte.gz`);
     expect(gz.headers['content-type']).toBe('application/gzip');
     expect(gz.headers['content-encoding']).toBeUndefined();
     expect(gz.body.charCodeAt(0)).toBe(0x1f);

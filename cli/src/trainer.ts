@@ -1,0 +1,323 @@
+/**
+ * Training and evaluation of the demo's model, shared by the demo and the benchmark:
+ * an MLP trained with seeded initialisation and seeded batch order, so that two methods run
+ * with the same seed see the same initial weights and the same batches.
+ */
+
+import * as tf from '@tensorflow/tfjs';
+
+import type { AccuracyRow } from './bench/runs';
+import {
+  deriveSeed,
+  mulberry32,
+  shuffleInPlace,
+  longTailAccuracy,
+  type LongTailAccuracy,
+  toClassWeightMap,
+} from 'tfjs-gala';
+import type { ClassificationSplit } from './data/splits';
+import type { MethodContext, MethodLoss, TrainingMethod } from './methods';
+
+/** Hidden layer widths of the protocol's MLP, 784-256-ReLU-128-ReLU-C (ANCHORS.md). */
+export const MLP_HIDDEN_UNITS: readonly number[] = [256, 128];
+
+// Sub-streams of the run seed, so that initialisation and batch order are independent.
+const SEED_STREAM_SHUFFLE = 1;
+const SEED_STREAM_KERNELS = 100;
+const SEED_STREAM_BIASES = 200;
+
+/**
+ * How dense layers start.
+ * - `'glorot'`: Keras/tfjs default, kernels Glorot-uniform U(±sqrt(6 / (fanIn + fanOut))), biases 0.
+ * - `'pytorch'`: PyTorch's `nn.Linear` default, kernels and biases U(±1 / sqrt(fanIn)); the
+ *   initialisation of the PyTorch run behind ANCHORS.md. It starts with about half Glorot's
+ *   scale on the first layer, and with it cross-entropy lands near the anchors at IF 100
+ *   (with Glorot it lands about 2 points higher).
+ */
+export const INITIALIZATIONS = ['glorot', 'pytorch'] as const;
+export type Initialization = (typeof INITIALIZATIONS)[number];
+
+/** Options of {@link buildMlp}. */
+export interface MlpOptions {
+  readonly numFeatures: number;
+  readonly numClasses: number;
+  /** Seed of the initialisation (one derived seed per layer and weight). */
+  readonly seed: number;
+  /** Linear last layer (logits) when true, softmax when false. */
+  readonly fromLogits: boolean;
+  /** Default `'glorot'`; see {@link Initialization}. */
+  readonly initialization?: Initialization;
+  readonly hiddenUnits?: readonly number[];
+}
+
+/** The MLP numFeatures-256-ReLU-128-ReLU-numClasses, seeded. */
+export function buildMlp(options: MlpOptions): tf.Sequential {
+  const { numFeatures, numClasses, seed, fromLogits, initialization = 'glorot', hiddenUnits = MLP_HIDDEN_UNITS } = options;
+  const model = tf.sequential();
+  const widths = [...hiddenUnits, numClasses];
+  widths.forEach((units, layer) => {
+    const last = layer === widths.length - 1;
+    const fanIn = layer === 0 ? numFeatures : widths[layer - 1];
+    const kernelSeed = deriveSeed(seed, SEED_STREAM_KERNELS + layer);
+    const biasSeed = deriveSeed(seed, SEED_STREAM_BIASES + layer);
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: last ? (fromLogits ? 'linear' : 'softmax') : 'relu',
+        ...(initialization === 'pytorch'
+          ? {
+              // Variance scaling with scale 1/3, fan-in, uniform: limit sqrt(3 * scale / fanIn) = 1 / sqrt(fanIn).
+              kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: kernelSeed }),
+              biasInitializer: tf.initializers.randomUniform({ minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn), seed: biasSeed }),
+            }
+          : { kernelInitializer: tf.initializers.glorotUniform({ seed: kernelSeed }), biasInitializer: 'zeros' }),
+        ...(layer === 0 ? { inputShape: [numFeatures] } : {}),
+      }),
+    );
+  });
+  return model;
+}
+
+/** Progress of one training batch, for progress bars. */
+export interface BatchProgress {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  /** 0-based batch within the epoch. */
+  readonly batch: number;
+  readonly batchesPerEpoch: number;
+  /** The batch's mean loss (class-weighted when the method uses class weights). */
+  readonly loss: number;
+}
+
+/** Options of {@link trainModel} and {@link trainAndEvaluate}. */
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Seeds the initialisation and the batch order. */
+  readonly seed: number;
+  /** Default `'glorot'`; see {@link Initialization}. */
+  readonly initialization?: Initialization;
+  /** Called after every batch (for progress bars). */
+  readonly onBatchEnd?: (progress: BatchProgress) => void;
+  /**
+   * Extra callbacks of this run (for example a gradient monitor), called after the method's
+   * own (deferred re-weighting) and the trainer's timing callback. Class-based only (subclasses
+   * of `tf.Callback`; wrap plain objects in `tf.CustomCallback`, GUIDE §2).
+   */
+  readonly callbacks?: readonly tf.Callback[];
+}
+
+/** One row of results: a trained method, or a post-hoc evaluation of one. */
+export interface MethodResult {
+  readonly name: string;
+  readonly label: string;
+  readonly accuracy: LongTailAccuracy;
+  /** Mean wall-clock seconds of a training epoch (forward, backward, update; no evaluation). */
+  readonly secondsPerEpoch: number;
+  /** Mean training loss of the last epoch. */
+  readonly finalLoss: number;
+}
+
+/** An evaluation row before timing is attached. */
+export type EvaluationRow = Omit<MethodResult, 'secondsPerEpoch' | 'finalLoss'>;
+
+/** Flattens an evaluation row's accuracies (the demo's and the benchmark's reports share this). */
+export function accuracyRow(result: EvaluationRow): AccuracyRow {
+  const { overall, groups, perClass } = result.accuracy;
+  return { label: result.label, overall, many: groups.many.accuracy, medium: groups.medium.accuracy, few: groups.few.accuracy, perClass };
+}
+
+/** A model trained by {@link trainModel}, with what it was trained with. */
+export interface TrainedModel {
+  readonly model: tf.Sequential;
+  /** The loss instance the model was compiled with (a `GalaLoss` holds the accumulated state). */
+  readonly loss: MethodLoss;
+  /** Mean wall-clock seconds of a training epoch (batching, forward, backward, update; no evaluation). */
+  readonly secondsPerEpoch: number;
+  /** Mean training loss of the last epoch. */
+  readonly finalLoss: number;
+  /** Frees the model, its optimizer and the loss's variables. */
+  dispose(): void;
+}
+
+/**
+ * Trains a fresh seeded MLP with `method` using Adam, through `model.fitDataset`, so that
+ * tfjs's `classWeight` and callbacks (deferred re-weighting, `options.callbacks`) work as in
+ * user code. Mini-batches follow a seeded permutation per epoch (the same batches for every
+ * method at the same seed); the last batch of an epoch may be smaller.
+ *
+ * @returns the trained model; the caller disposes it ({@link TrainedModel.dispose}).
+ */
+export async function trainModel(method: TrainingMethod, train: ClassificationSplit, runContext: MethodContext, options: TrainOptions): Promise<TrainedModel> {
+  const { epochs, batchSize, learningRate, seed } = options;
+  // Schedules (deferred re-weighting) follow the epochs actually trained.
+  const context: MethodContext = { ...runContext, epochs };
+  const model = buildMlp({
+    numFeatures: train.numFeatures,
+    numClasses: context.numClasses,
+    seed,
+    fromLogits: method.fromLogits,
+    initialization: options.initialization,
+  });
+  const loss = method.createLoss(context);
+  const optimizer = tf.train.adam(learningRate);
+  const dispose = () => {
+    model.dispose();
+    optimizer.dispose();
+    loss.dispose?.();
+  };
+  model.compile({ optimizer, loss });
+
+  const features = tf.tensor2d(train.features, [train.numExamples, train.numFeatures]);
+  const targets = tf.tensor2d(oneHot(train.labels, context.numClasses), [train.numExamples, context.numClasses]);
+  const nextEpochOrder = epochShuffler(train.numExamples, seed);
+  const batchesPerEpoch = Math.ceil(train.numExamples / batchSize);
+  // fitDataset creates one iterator per epoch (and one unused one before the first): the
+  // generator body, and with it the epoch's permutation, runs only when an epoch reads it.
+  const batches = tf.data.generator(function* () {
+    const order = nextEpochOrder();
+    for (let batch = 0; batch < batchesPerEpoch; batch++) {
+      const indices = order.subarray(batch * batchSize, Math.min((batch + 1) * batchSize, order.length));
+      yield tf.tidy(() => {
+        const rows = tf.tensor1d(indices, 'int32');
+        return { xs: tf.gather(features, rows), ys: tf.gather(targets, rows) };
+      });
+    }
+  });
+  const timing = new EpochTiming(train.numExamples, batchesPerEpoch, options.onBatchEnd);
+  const classWeights = method.classWeights?.(context);
+  try {
+    await model.fitDataset(batches, {
+      epochs,
+      verbose: 0,
+      classWeight: classWeights === undefined ? undefined : toClassWeightMap(classWeights),
+      callbacks: [...(method.createCallbacks?.(loss, context) ?? []), timing, ...(options.callbacks ?? [])],
+    });
+  } catch (error) {
+    dispose();
+    throw error;
+  } finally {
+    tf.dispose([features, targets]);
+  }
+  return { model, loss, secondsPerEpoch: timing.secondsPerEpoch(), finalLoss: timing.finalLoss, dispose };
+}
+
+/**
+ * Trains with {@link trainModel}, evaluates on `test` ({@link evaluateModel}) and disposes
+ * everything it created.
+ *
+ * @returns one result per row: the method, then its post-hoc evaluations.
+ */
+export async function trainAndEvaluate(
+  method: TrainingMethod,
+  train: ClassificationSplit,
+  test: ClassificationSplit,
+  context: MethodContext,
+  options: TrainOptions,
+): Promise<MethodResult[]> {
+  const trained = await trainModel(method, train, context, options);
+  try {
+    const { secondsPerEpoch, finalLoss } = trained;
+    return evaluateModel(trained.model, method, test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
+  } finally {
+    trained.dispose();
+  }
+}
+
+/**
+ * Evaluates a trained model on the whole test split: the method's row (argmax of the raw
+ * outputs), then its post-hoc rows, each computed from the same `[N, numClasses]` outputs.
+ */
+export function evaluateModel(model: tf.LayersModel, method: TrainingMethod, test: ClassificationSplit, context: MethodContext): EvaluationRow[] {
+  const outputs = predictAll(model, test);
+  try {
+    const results: EvaluationRow[] = [{ name: method.name, label: method.label, accuracy: longTailAccuracy(outputs, test.labels, context.classCounts) }];
+    for (const postHoc of method.postHoc ?? []) {
+      const scores = tf.tidy(() => postHoc.transform(outputs, method.fromLogits, context));
+      try {
+        results.push({ name: postHoc.name, label: postHoc.label, accuracy: longTailAccuracy(scores, test.labels, context.classCounts) });
+      } finally {
+        scores.dispose();
+      }
+    }
+    return results;
+  } finally {
+    outputs.dispose();
+  }
+}
+
+/** The model's outputs `[N, numClasses]` on the whole split (predicted in batches of 1024, concatenated). */
+export function predictAll(model: tf.LayersModel, split: ClassificationSplit): tf.Tensor2D {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(split.features, [split.numExamples, split.numFeatures]);
+    return model.predict(x, { batchSize: 1024 }) as tf.Tensor2D;
+  });
+}
+
+/** Measures epoch times and the last epoch's mean loss, and reports batch progress. */
+class EpochTiming extends tf.Callback {
+  private readonly epochSeconds: number[] = [];
+  private epochStarted = 0;
+  private epoch = 0;
+  private lossSum = 0;
+  private seen = 0;
+  finalLoss = Number.NaN;
+
+  constructor(
+    private readonly numExamples: number,
+    private readonly batchesPerEpoch: number,
+    private readonly reportBatch?: (progress: BatchProgress) => void,
+  ) {
+    super();
+  }
+
+  override async onEpochBegin(epoch: number): Promise<void> {
+    this.epoch = epoch;
+    this.lossSum = 0;
+    this.seen = 0;
+    this.epochStarted = performance.now();
+  }
+
+  override async onBatchEnd(batch: number, logs?: tf.Logs): Promise<void> {
+    // Logs hold tf.Scalars unless an earlier callback resolved them (GUIDE §2); never dispose them.
+    const loss = logValue(logs?.loss);
+    const size = logValue(logs?.size);
+    this.lossSum += loss * size;
+    this.seen += size;
+    this.reportBatch?.({ epoch: this.epoch, batch, batchesPerEpoch: this.batchesPerEpoch, loss });
+  }
+
+  override async onEpochEnd(): Promise<void> {
+    this.epochSeconds.push((performance.now() - this.epochStarted) / 1000);
+    this.finalLoss = this.seen === this.numExamples ? this.lossSum / this.seen : Number.NaN;
+  }
+
+  secondsPerEpoch(): number {
+    return this.epochSeconds.reduce((a, b) => a + b, 0) / Math.max(1, this.epochSeconds.length);
+  }
+}
+
+function logValue(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (value instanceof tf.Tensor) return value.dataSync()[0];
+  return Number.NaN;
+}
+
+/**
+ * Returns a function that gives the example order of each successive epoch: a fresh seeded
+ * permutation of 0..numExamples-1 every call (the same sequence of permutations for the same seed).
+ */
+export function epochShuffler(numExamples: number, seed: number): () => Int32Array {
+  const random = mulberry32(deriveSeed(seed, SEED_STREAM_SHUFFLE));
+  const order = Int32Array.from({ length: numExamples }, (_, i) => i);
+  return () => shuffleInPlace(order, random).slice();
+}
+
+function oneHot(labels: Int32Array, numClasses: number): Float32Array {
+  const matrix = new Float32Array(labels.length * numClasses);
+  labels.forEach((label, i) => {
+    matrix[i * numClasses + label] = 1;
+  });
+  return matrix;
+}

@@ -1,0 +1,31 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { resolveDataSource } from '../src/data_source';
+
+describe('resolveDataSource', () => {
+  const committedSubsetDir = path.join(__dirname, '..', '..', 'data', 'fashion-mnist-lt');
+
+  it('uses --data when given, resolved to an absolute path', () => {
+    const source = resolveDataSource('some/dir', { committedSubsetDir, fullDatasetDir: os.tmpdir() });
+    expect(source).toEqual({ dir: path.resolve('some/dir'), description: path.resolve('some/dir'), kind: 'option' });
+  });
+
+  it('prefers the full dataset when it is installed', () => {
+    const source = resolveDataSource(undefined, { committedSubsetDir, fullDatasetDir: os.tmpdir() });
+    expect(source.kind).toBe('debian');
+    expect(source.dir).toBe(os.tmpdir());
+    expect(source.description).toContain('full Fashion-MNIST');
+  });
+
+  it('falls back to the committed subset and says so', () => {
+    const source = resolveDataSource(undefined, { committedSubsetDir, fullDatasetDir: '/nonexistent/fashion-mnist' });
+    expect(source.kind).toBe('committed-subset');
+    expect(source.dir).toBe(path.resolve(committedSubsetDir));
+    expect(source.description).toMatch(/^committed subset .*fashion-mnist-lt \(training split long-tailed at IF 10/);
+  });
+
+  it('recognises the committed subset passed as --data', () => {
+    expect(resolveDataSource(committedSubsetDir, { committedSubsetDir }).kind).toBe('committed-subset');
+  });
+});
