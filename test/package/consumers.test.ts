@@ -26,8 +26,8 @@ interface PackResult {
 
 /** Files published outside `dist/`. */
 const TOP_LEVEL_FILES = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'];
-/** Folders published whole: the build, and the demo's committed Fashion-MNIST-LT subset. */
-const PUBLISHED_FOLDERS = ['dist/', 'data/fashion-mnist-lt/'];
+/** Folders published whole: the build only (the demo, benchmark and data live in tfjs-gala-cli). */
+const PUBLISHED_FOLDERS = ['dist/'];
 const REQUIRED_FILES = [
   ...TOP_LEVEL_FILES,
   'dist/index.js',
@@ -35,12 +35,9 @@ const REQUIRED_FILES = [
   'dist/index.d.ts',
   'dist/index.d.cts',
   'dist/tfjs-gala.global.js',
-  'dist/cli/main.js',
-  'data/fashion-mnist-lt/train-images-idx3-ubyte.gz',
-  'data/fashion-mnist-lt/train-labels-idx1-ubyte.gz',
-  'data/fashion-mnist-lt/t10k-images-idx3-ubyte.gz',
-  'data/fashion-mnist-lt/t10k-labels-idx1-ubyte.gz',
 ];
+/** Names only the command-line tools use: none may appear in the library's build. */
+const CLI_ONLY_MODULES = ['commander', 'cli-progress', 'cli-table3', 'fashion_mnist', 'idx_file'];
 
 // Trains a 3-class linear model for 2 epochs of 3 batches with galaLoss, saves it with its
 // training config to memory and loads it back. Prints where things resolved from and the state.
@@ -246,9 +243,19 @@ describe('the npm tarball', () => {
     expect(unexpected).toEqual([]);
   });
 
+  it('declares no runtime dependency and holds no CLI code', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(manifest.bin).toBeUndefined();
+    for (const file of pack.files.map((f) => f.path).filter((p) => /\.(c?js|d\.c?ts)$/.test(p))) {
+      const text = fs.readFileSync(path.join(installed, file), 'utf8');
+      expect(CLI_ONLY_MODULES.filter((name) => text.includes(name)).map((name) => `${file}: ${name}`)).toEqual([]);
+    }
+  });
+
   it('has every file package.json points to', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
-    const targets: string[] = [manifest.main, manifest.module, manifest.types, manifest.unpkg, manifest.jsdelivr, ...Object.values<string>(manifest.bin)];
+    const targets: string[] = [manifest.main, manifest.module, manifest.types, manifest.unpkg, manifest.jsdelivr];
     const collect = (node: unknown): void => {
       if (typeof node === 'string') targets.push(node);
       else if (node != null && typeof node === 'object') Object.values(node).forEach(collect);
@@ -267,6 +274,43 @@ describe('the npm tarball', () => {
       const { sources } = JSON.parse(fs.readFileSync(path.join(installed, map), 'utf8')) as { sources: string[] };
       expect(sources.filter((s) => path.isAbsolute(s) || /^[a-z]+:\/\//i.test(s) || /^[A-Za-z]:[\\/]/.test(s))).toEqual([]);
     }
+  });
+});
+
+describe('the tfjs-gala-cli tarball', () => {
+  let cliPack: PackResult;
+  let cliDir: string;
+
+  beforeAll(() => {
+    if (!fs.existsSync(path.join(ROOT, 'cli', 'dist', 'main.js'))) throw new Error('cli/dist/main.js is missing: run `npm run build` first (npm test does).');
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: path.join(ROOT, 'cli'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cliPack = (JSON.parse(out) as PackResult[])[0];
+    cliDir = path.join(work, 'cli-package');
+    fs.mkdirSync(cliDir, { recursive: true });
+    execFileSync('tar', ['-xzf', path.join(work, cliPack.filename), '-C', cliDir, '--strip-components=1']);
+  }, 60_000);
+
+  it('holds the command, its build and the committed Fashion-MNIST-LT subset', () => {
+    const paths = cliPack.files.map((f) => f.path);
+    for (const file of ['bin/tfjs-gala.js', 'dist/main.js', 'data/fashion-mnist-lt/train-images-idx3-ubyte.gz', 'data/fashion-mnist-lt/t10k-labels-idx1-ubyte.gz']) {
+      expect(paths).toContain(file);
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(cliDir, 'package.json'), 'utf8'));
+    expect(manifest.bin).toEqual({ 'tfjs-gala': './bin/tfjs-gala.js' });
+    expect(manifest.peerDependencies['tfjs-gala']).toBeDefined();
+    expect(manifest.dependencies['tfjs-gala']).toBeUndefined();
+  });
+
+  it('imports the library by its package name instead of bundling a second copy', () => {
+    const main = fs.readFileSync(path.join(cliDir, 'dist', 'main.js'), 'utf8');
+    expect(main).toMatch(/from ["']tfjs-gala["']/);
+    // The library's registration and save/load hooks exist once, in tfjs-gala itself.
+    expect(main).not.toContain('registerClass');
+    expect(main).not.toContain('getTrainingConfig');
   });
 });
 
