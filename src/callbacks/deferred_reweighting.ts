@@ -1,8 +1,12 @@
 import { Callback } from '@tensorflow/tfjs-layers';
 
-import type { ClassWeightedLoss } from './ldam_loss';
 import { resolveArgs } from '../core/args';
+import type { ClassWeightedLoss } from '../core/class_weighted_loss';
 import { checkInteger, checkNumberArray } from '../core/validate';
+
+const OWNER = 'DeferredReweighting';
+/** Argument name as errors show it: `DeferredReweighting: switchEpoch must be ...`. */
+const argument = (name: string): string => `${OWNER}: ${name}`;
 
 /** Arguments of {@link DeferredReweighting} / {@link deferredReweighting}. */
 export interface DeferredReweightingArgs {
@@ -66,7 +70,7 @@ export class DeferredReweighting extends Callback {
 
   constructor(args: DeferredReweightingArgs) {
     super();
-    const merged = resolveArgs('DeferredReweighting', args, { initialClassWeights: null }, '{loss, switchEpoch: 160, classWeights}');
+    const merged = resolveArgs(OWNER, args, { initialClassWeights: null }, '{loss, switchEpoch: 160, classWeights}');
     const loss = merged.loss as unknown;
     if (
       loss == null ||
@@ -74,15 +78,15 @@ export class DeferredReweighting extends Callback {
       typeof (loss as ClassWeightedLoss).numClasses !== 'number'
     ) {
       throw new Error(
-        `DeferredReweighting: loss must be a loss with per-class weights (numClasses and setClassWeights, e.g. an LDAMLoss); received ${String(loss)}.`,
+        `${OWNER}: loss must be a loss with per-class weights (numClasses and setClassWeights, e.g. an LDAMLoss); received ${String(loss)}.`,
       );
     }
     this.loss = loss as ClassWeightedLoss;
     const c = this.loss.numClasses;
-    this.switchEpoch = checkInteger('switchEpoch', merged.switchEpoch, 0);
-    this.classWeights = checkNumberArray('classWeights', merged.classWeights, c, 0);
+    this.switchEpoch = checkInteger(argument('switchEpoch'), merged.switchEpoch, 0);
+    this.classWeights = checkNumberArray(argument('classWeights'), merged.classWeights, c, 0);
     this.initialClassWeights =
-      merged.initialClassWeights == null ? null : checkNumberArray('initialClassWeights', merged.initialClassWeights, c, 0);
+      merged.initialClassWeights == null ? null : checkNumberArray(argument('initialClassWeights'), merged.initialClassWeights, c, 0);
   }
 
   /** The weights in force during `epoch` (0-based): null (or `initialClassWeights`) before `switchEpoch`, `classWeights` from it on. */

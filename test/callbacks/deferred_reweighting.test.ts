@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { DeferredReweighting, deferredReweighting } from '../../src/losses/deferred_reweighting';
+import { DeferredReweighting, deferredReweighting } from '../../src/callbacks/deferred_reweighting';
 import { LDAMLoss, ldamLoss } from '../../src/losses/ldam_loss';
 import { expectClose, expectNoLeak } from '../helpers';
 
@@ -92,12 +92,12 @@ describe('DeferredReweighting', () => {
   });
 
   it.each([
-    [{ loss: undefined, switchEpoch: 1, classWeights: WEIGHTS }, /loss must be a loss with per-class weights .*; received undefined/],
+    [{ loss: undefined, switchEpoch: 1, classWeights: WEIGHTS }, /^DeferredReweighting: loss must be a loss with per-class weights .*; received undefined\.$/],
     [{ loss: (() => 0) as never, switchEpoch: 1, classWeights: WEIGHTS }, /loss must be a loss with per-class weights/],
-    [{ switchEpoch: -1, classWeights: WEIGHTS }, /switchEpoch must be an integer >= 0; received -1/],
-    [{ switchEpoch: 1.5, classWeights: WEIGHTS }, /switchEpoch must be an integer >= 0; received 1.5/],
-    [{ switchEpoch: 1, classWeights: [1, 2] }, /classWeights must be an array of 3 finite numbers >= 0; received \[1, 2\]/],
-    [{ switchEpoch: 1, classWeights: WEIGHTS, initialClassWeights: [1, -1, 1] }, /initialClassWeights must be an array of 3/],
+    [{ switchEpoch: -1, classWeights: WEIGHTS }, /^DeferredReweighting: switchEpoch must be an integer >= 0; received -1\.$/],
+    [{ switchEpoch: 1.5, classWeights: WEIGHTS }, /^DeferredReweighting: switchEpoch must be an integer >= 0; received 1\.5\.$/],
+    [{ switchEpoch: 1, classWeights: [1, 2] }, /^DeferredReweighting: classWeights must be an array of 3 finite numbers >= 0; received \[1, 2\]/],
+    [{ switchEpoch: 1, classWeights: WEIGHTS, initialClassWeights: [1, -1, 1] }, /^DeferredReweighting: initialClassWeights must be an array of 3/],
   ])('rejects bad args %#', (args, message) => {
     const loss = ldamLoss({ classCounts: COUNTS });
     const withLoss = 'loss' in args ? args : { loss, ...args };
@@ -107,6 +107,6 @@ describe('DeferredReweighting', () => {
 
   it('rejects a missing args object', () => {
     expect(() => new DeferredReweighting(undefined as never)).toThrow(/loss must be a loss with per-class weights/);
-    expect(() => new DeferredReweighting(3 as never)).toThrow(/DeferredReweighting args must be an object/);
+    expect(() => new DeferredReweighting(3 as never)).toThrow(/^DeferredReweighting: args must be an object like \{loss, switchEpoch: 160, classWeights\}; received 3\.$/);
   });
 });

@@ -1,15 +1,11 @@
+import { shotGroupOf } from '../../eval/shot_groups';
 import type { GradientStatistics } from './gradient_statistics';
-import { shotGroupOf } from '../eval/shot_groups';
+import type { VegaLiteSpec } from './render_svg';
 
 /**
- * Pictures of the gradient analysis as Vega-Lite specs, and their SVG rendering in Node.
- *
- * vega and vega-lite are loaded only when a picture is rendered, through an import whose
- * specifier bundlers do not follow: browser bundles never contain or load them.
+ * The monitor's two pictures of the gradient analysis (Zhang et al., ICASSP 2024,
+ * arXiv:2403.09036, Fig. 1) as Vega-Lite specs: plain JSON, rendered by `renderSvg`.
  */
-
-/** A Vega-Lite v5 specification (plain JSON). */
-export type VegaLiteSpec = Record<string, unknown>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 /** Pixels per class on the axes, within [MIN_SIZE, MAX_SIZE]. */
@@ -101,44 +97,4 @@ export function gradientRatioChartSpec(statistics: GradientStatistics, axis: Cla
       tooltip: [{ field: 'class' }, { field: 'ratio', type: 'quantitative', format: '.4g' }, ...(axis.counts == null ? [] : [{ field: 'count' }])],
     },
   };
-}
-
-// A specifier in a variable: bundlers (esbuild, webpack, rollup) leave this import alone, so
-// neither the ESM nor the <script> build contains or loads vega.
-const importModule = (specifier: string): Promise<Record<string, unknown>> => import(specifier);
-
-interface VegaModule {
-  View: new (runtime: unknown, options: { renderer: string }) => { toSVG(): Promise<string>; finalize(): void };
-  parse(spec: unknown): unknown;
-}
-interface VegaLiteModule {
-  compile(spec: unknown): { spec: unknown };
-}
-
-/** The module's exports whether Node loaded it as CommonJS (under `default`) or ESM. */
-function exportsOf<T>(module: Record<string, unknown>, member: string): T {
-  return (member in module ? module : (module.default as Record<string, unknown>)) as T;
-}
-
-/**
- * Renders a Vega-Lite spec to an SVG string with vega (Node; headless, no canvas).
- * @throws Error when vega or vega-lite cannot be loaded or the spec is invalid.
- */
-export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  let vegaModule: Record<string, unknown>;
-  let vegaLiteModule: Record<string, unknown>;
-  try {
-    [vegaModule, vegaLiteModule] = await Promise.all([importModule('vega'), importModule('vega-lite')]);
-  } catch (err) {
-    // vega and vega-lite are optional peer dependencies: only pictures need them.
-    throw new Error(`rendering SVG needs the optional packages vega and vega-lite (npm install vega vega-lite): ${(err as Error).message}`);
-  }
-  const vega = exportsOf<VegaModule>(vegaModule, 'View');
-  const vegaLite = exportsOf<VegaLiteModule>(vegaLiteModule, 'compile');
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
 }

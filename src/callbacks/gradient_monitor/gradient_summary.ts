@@ -1,5 +1,5 @@
-import { SHOT_GROUPS, SHOT_THRESHOLDS, shotGroups, type ShotGroup, type ShotThresholds } from '../eval/shot_groups';
-import { checkNumberArray } from '../core/validate';
+import { SHOT_GROUPS, SHOT_THRESHOLDS, shotGroups, type ShotGroup, type ShotThresholds } from '../../eval/shot_groups';
+import { checkNumberArray } from '../../core/validate';
 import { rowCoefficientOfVariation, type GradientStatistics } from './gradient_statistics';
 
 /** Gradient ratio and negative-gradient spread of one shot group. */
@@ -48,7 +48,7 @@ export function summarizeGradientImbalance(
   thresholds: ShotThresholds = SHOT_THRESHOLDS,
 ): GradientImbalanceSummary {
   const numClasses = statistics.ratio.length;
-  const counts = checkNumberArray('classCounts', classCounts, numClasses, 0);
+  const counts = checkNumberArray('summarizeGradientImbalance: classCounts', classCounts, numClasses, 0);
   const spread = rowCoefficientOfVariation(statistics.negative);
   const members = shotGroups(counts, thresholds);
   const groups = {} as Record<ShotGroup, ShotGroupGradients>;

@@ -1,5 +1,5 @@
 import type { GradientStatistics } from './gradient_statistics';
-import type { ClassAxis } from './plots';
+import type { ClassAxis } from './charts';
 
 /**
  * Live pictures in the browser through tfjs-vis, which the user passes in (the package never

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { MONITOR } from './errors';
+
 /**
  * What the monitor needs to know about a single-output classifier: whether its output is
  * softmax probabilities or logits, its final Dense layer (whose kernel columns are the class
@@ -51,11 +53,14 @@ export function findHead(model: tfl.LayersModel, output: ModelOutput): Classifie
   const compiled = compiledModel(model);
   const outputs = compiled.outputs;
   if (outputs == null || outputs.length !== 1) {
-    throw new Error(`GradientMonitor needs a model with a single output [batch, numClasses]; this model has ${outputs?.length ?? 0} outputs.`);
+    throw new Error(`${MONITOR}: model must have a single output [batch, numClasses]; received a model with ${outputs?.length ?? 0} outputs.`);
   }
   const shape = outputs[0].shape;
   if (shape.length !== 2 || shape[1] == null || shape[1] < 2) {
-    throw new Error(`GradientMonitor needs a model output of shape [batch, numClasses] with numClasses >= 2; received [${shape.map((d) => (d == null ? 'null' : d)).join(', ')}].`);
+    throw new Error(
+      `${MONITOR}: model output must have shape [batch, numClasses] with numClasses >= 2; ` +
+        `received [${shape.map((d) => (d == null ? 'null' : d)).join(', ')}].`,
+    );
   }
   const numClasses = shape[1];
   const last = outputs[0].sourceLayer as tfl.layers.Layer;
@@ -67,8 +72,8 @@ export function findHead(model: tfl.LayersModel, output: ModelOutput): Classifie
     const outputsProbabilities = activation === SOFTMAX;
     if (output !== 'auto' && output !== (outputsProbabilities ? 'probabilities' : 'logits')) {
       throw new Error(
-        `GradientMonitor: modelOutput '${output}' contradicts the final layer '${last.name}' (${className}, activation '${activation}'); ` +
-          `use modelOutput: 'auto'.`,
+        `${MONITOR}: modelOutput must be 'auto' or '${outputsProbabilities ? 'probabilities' : 'logits'}' for the final layer ` +
+          `'${last.name}' (${className}, activation '${activation}'); received '${output}'.`,
       );
     }
     if (className === 'Dense') return { numClasses, outputsProbabilities, dense: last, compiled };
@@ -79,9 +84,9 @@ export function findHead(model: tfl.LayersModel, output: ModelOutput): Classifie
   }
   if (output === 'auto') {
     throw new Error(
-      `GradientMonitor cannot tell whether the final layer '${last.name}' (${className}` +
-        `${activation == null ? '' : `, activation '${activation}'`}) outputs logits or softmax probabilities; ` +
-        `pass modelOutput: 'logits' or 'probabilities' (allowed for a softmax classifier only).`,
+      `${MONITOR}: modelOutput must be 'logits' or 'probabilities' (allowed for a softmax classifier only) when the final layer ` +
+        `'${last.name}' (${className}${activation == null ? '' : `, activation '${activation}'`}) does not tell whether it ` +
+        `outputs logits or softmax probabilities; received 'auto'.`,
     );
   }
   return { numClasses, outputsProbabilities: output === 'probabilities', dense: null, compiled };
@@ -131,44 +136,7 @@ export function denseLogits(dense: tfl.layers.Layer, features: tf.Tensor2D): tf.
 export function compiledLoss(compiled: tfl.LayersModel): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
   const loss = compiled.lossFunctions?.[0] as unknown;
   if (typeof loss !== 'function') {
-    throw new Error('GradientMonitor: the model has no compiled loss; call model.compile({loss, optimizer}) first.');
+    throw new Error(`${MONITOR}: model must be compiled with a loss (call model.compile({loss, optimizer}) first); received a model without one.`);
   }
   return loss as (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
-}
-
-/** A loss function the monitor may call under its own gradient tape. */
-export interface ProbeLoss {
-  readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
-  /** Frees a private copy (no-op when the compiled loss itself is used). */
-  dispose(): void;
-}
-
-interface StatefulLoss {
-  (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor;
-  getConfig(): tf.serialization.ConfigDict;
-  getState(): unknown;
-  setState(state: unknown): void;
-  dispose?: () => void;
-}
-
-function isStateful(loss: unknown): loss is StatefulLoss {
-  if (typeof loss !== 'function') return false;
-  const l = loss as unknown as Partial<Record<'getConfig' | 'getState' | 'setState', unknown>>;
-  return typeof l.getConfig === 'function' && typeof l.getState === 'function' && typeof l.setState === 'function';
-}
-
-/**
- * The compiled loss, safe to run under a gradient tape outside training. A stateful loss (one
- * with `getConfig`/`getState`/`setState`, like GalaLoss) updates its state whenever it runs
- * under a tape, so a private copy with the same config and state is used instead: the original
- * is never called. Stateless losses (strings, plain functions) are used as they are.
- * @throws Error when the model is not compiled with a loss.
- */
-export function probeLoss(compiled: tfl.LayersModel): ProbeLoss {
-  const loss = compiledLoss(compiled);
-  if (!isStateful(loss)) return { fn: loss, dispose: () => undefined };
-  const Ctor = loss.constructor as new (config: tf.serialization.ConfigDict) => StatefulLoss;
-  const copy = new Ctor(loss.getConfig());
-  copy.setState(loss.getState());
-  return { fn: copy, dispose: () => copy.dispose?.() };
 }

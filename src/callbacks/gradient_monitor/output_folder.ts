@@ -1,3 +1,5 @@
+import { MONITOR } from './errors';
+
 /**
  * Writing the monitor's files in Node. `fs` and `path` are imported on first write, so browser
  * bundles never load them. A failure never throws: training must not be lost because a file
@@ -43,7 +45,7 @@ export class OutputFolder {
       if (!this.warned) {
         this.warned = true;
         this.warn(
-          `GradientMonitor: could not write '${target}' (${(error as Error).message}); training goes on without ` +
+          `${MONITOR}: could not write '${target}' (${(error as Error).message}); training goes on without ` +
             'these files, and further write errors are not reported.',
         );
       }

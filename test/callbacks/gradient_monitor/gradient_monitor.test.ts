@@ -4,11 +4,12 @@ import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { GradientMonitor, gradientMonitor, type GradientMonitorArgs } from '../../src/callbacks/gradient_monitor';
-import type { TfvisLike } from '../../src/callbacks/live_display';
-import { focalLoss } from '../../src/losses/focal_loss';
-import { galaLoss, type GalaLoss } from '../../src/losses/gala_loss';
-import { expectClose } from '../helpers';
+import { GradientMonitor, gradientMonitor } from '../../../src/callbacks/gradient_monitor/gradient_monitor';
+import type { TfvisLike } from '../../../src/callbacks/gradient_monitor/live_display';
+import type { GradientMonitorArgs } from '../../../src/callbacks/gradient_monitor/options';
+import { focalLoss } from '../../../src/losses/focal_loss';
+import { galaLoss, type GalaLoss } from '../../../src/losses/gala_loss';
+import { expectClose } from '../../helpers';
 
 // Hand-derived example. A Dense layer with identity kernel and zero bias: the logits are the
 // inputs. Probabilities (softmax of each row):
@@ -106,7 +107,7 @@ describe('GradientMonitor on a probe: hand-derived statistics', () => {
     expectClose(monitor.history[0].similarity as number[], HAND_SIMILARITY, 1e-5);
   });
 
-  it('satisfies the GUIDE identity: under cross-entropy each class emits as much negative gradient as its positive', async () => {
+  it('satisfies the softmax cross-entropy identity: under cross-entropy each class emits as much negative gradient as its positive', async () => {
     const model = mlp();
     model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
     const monitor = new GradientMonitor({ source: 'probe', probe: { xs: dataXs(), ys: dataOneHot() } });
@@ -259,7 +260,7 @@ describe("GradientMonitor with source 'training'", () => {
     const model = mlp('linear');
     model.compile({ optimizer: tf.train.sgd(0.05), loss: 'sparseCategoricalCrossentropy' });
     // A linear output with a sparse CE that expects probabilities is wrong as a model, but the
-    // monitor must still count samples and keep the GUIDE identity of its gradient.
+    // monitor must still count samples and keep the cross-entropy identity of its gradient.
     const monitor = new GradientMonitor({ source: 'training', modelOutput: 'auto' });
     const xs = dataXs();
     const dataset = tf.data.zip({ xs: tf.data.array(tf.unstack(xs)), ys: tf.data.array(DATA_LABELS.map((l) => tf.tensor1d([l]))) }).batch(8);
@@ -481,16 +482,16 @@ describe('GradientMonitor errors', () => {
   const probe = () => ({ xs: handXs(), ys: handOneHot() });
 
   it.each<[string, GradientMonitorArgs, RegExp]>([
-    ['source', { source: 'batches' as never }, /source must be one of 'training', 'probe'; received "batches"/],
-    ['batchSize', { batchSize: 0 }, /batchSize must be an integer >= 1; received 0/],
-    ['modelOutput', { modelOutput: 'softmax' as never }, /modelOutput must be one of 'auto', 'logits', 'probabilities'/],
-    ['classCounts', { classCounts: [3, -1] }, /classCounts must be an array.* finite numbers >= 0; received \[3, -1\]/],
-    ['classNames', { classNames: [1, 2] as never }, /classNames must be an array of strings/],
-    ['outputDir', { outputDir: '' }, /outputDir must be a non-empty folder path; received ""/],
-    ['probe', { probe: { xs: [[1, 2]] } as never }, /probe must be \{xs: Tensor \| Tensor\[\], ys: Tensor\}/],
-    ['tfvis', { tfvis: {} as never }, /tfvis must be the @tensorflow\/tfjs-vis module/],
-    ['container', { container: 'main' as never }, /container must be a tfjs-vis surface \{name, tab\} or an HTML element; received "main"/],
-    ['an unknown option', { outDir: 'x' } as never, /unknown option 'outDir'; allowed: source, probe/],
+    ['source', { source: 'batches' as never }, /^GradientMonitor: source must be one of 'training', 'probe'; received "batches"\.$/],
+    ['batchSize', { batchSize: 0 }, /^GradientMonitor: batchSize must be an integer >= 1; received 0\.$/],
+    ['modelOutput', { modelOutput: 'softmax' as never }, /^GradientMonitor: modelOutput must be one of 'auto', 'logits', 'probabilities'/],
+    ['classCounts', { classCounts: [3, -1] }, /^GradientMonitor: classCounts must be an array.* finite numbers >= 0; received \[3, -1\]/],
+    ['classNames', { classNames: [1, 2] as never }, /^GradientMonitor: classNames must be an array of strings/],
+    ['outputDir', { outputDir: '' }, /^GradientMonitor: outputDir must be a non-empty folder path; received ""\.$/],
+    ['probe', { probe: { xs: [[1, 2]] } as never }, /^GradientMonitor: probe must be \{xs: Tensor \| Tensor\[\], ys: Tensor\}/],
+    ['tfvis', { tfvis: {} as never }, /^GradientMonitor: tfvis must be the @tensorflow\/tfjs-vis module/],
+    ['container', { container: 'main' as never }, /^GradientMonitor: container must be a tfjs-vis surface \{name, tab\} or an HTML element; received "main"\.$/],
+    ['an unknown option', { outDir: 'x' } as never, /^GradientMonitor: each option must be one of source, probe, .*; received unknown option 'outDir'\.$/],
   ])('rejects a bad %s', (_name, args, message) => {
     expect(() => new GradientMonitor(args)).toThrow(message);
   });
@@ -504,44 +505,60 @@ describe('GradientMonitor errors', () => {
   it('rejects a model whose output is not [batch, numClasses]', async () => {
     const sequenceModel = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2, 4] })] });
     sequenceModel.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
-    await expect(beginWith(sequenceModel, {})).rejects.toThrow(/output of shape \[batch, numClasses\] with numClasses >= 2; received \[null, 2, 3\]/);
+    await expect(beginWith(sequenceModel, {})).rejects.toThrow(/^GradientMonitor: model output must have shape \[batch, numClasses\] with numClasses >= 2; received \[null, 2, 3\]\.$/);
     const oneUnit = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [4], activation: 'sigmoid' })] });
     oneUnit.compile({ optimizer: 'sgd', loss: 'binaryCrossentropy' });
     await expect(beginWith(oneUnit, {})).rejects.toThrow(/received \[null, 1\]/);
     const input = tf.input({ shape: [4] });
     const twoOutputs = tf.model({ inputs: input, outputs: [tf.layers.dense({ units: 3 }).apply(input), tf.layers.dense({ units: 3 }).apply(input)] as tf.SymbolicTensor[] });
-    await expect(beginWith(twoOutputs, {})).rejects.toThrow(/single output \[batch, numClasses\]; this model has 2 outputs/);
+    await expect(beginWith(twoOutputs, {})).rejects.toThrow(/^GradientMonitor: model must have a single output \[batch, numClasses\]; received a model with 2 outputs\.$/);
   });
 
   it('rejects a final activation it cannot undo, unless modelOutput says what it is', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [3], activation: 'sigmoid' })] });
     model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
-    await expect(beginWith(model, {})).rejects.toThrow(/cannot tell whether the final layer .* \(Dense, activation 'sigmoid'\).*modelOutput: 'logits' or 'probabilities'/);
+    await expect(beginWith(model, {})).rejects.toThrow(/^GradientMonitor: modelOutput must be 'logits' or 'probabilities' .*final layer .* \(Dense, activation 'sigmoid'\).*; received 'auto'\.$/);
     await expect(beginWith(model, { modelOutput: 'logits' })).resolves.toBeUndefined();
     const softmax = identityModel('softmax');
     softmax.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    await expect(beginWith(softmax, { modelOutput: 'logits' })).rejects.toThrow(/modelOutput 'logits' contradicts the final layer .*activation 'softmax'/);
+    await expect(beginWith(softmax, { modelOutput: 'logits' })).rejects.toThrow(/^GradientMonitor: modelOutput must be 'auto' or 'probabilities' for the final layer .*activation 'softmax'\); received 'logits'\.$/);
   });
 
   it('rejects an uncompiled model, a missing probe, and class lists of the wrong length', async () => {
     const model = identityModel('softmax');
-    await expect(beginWith(model, {})).rejects.toThrow(/no compiled loss; call model.compile/);
+    await expect(beginWith(model, {})).rejects.toThrow(/^GradientMonitor: model must be compiled with a loss \(call model.compile/);
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    await expect(beginWith(model, { source: 'probe' })).rejects.toThrow(/source 'probe' needs a probe set/);
-    await expect(beginWith(model, { classCounts: [1, 2] })).rejects.toThrow(/classCounts must have numClasses = 3 entries; received 2/);
-    await expect(beginWith(model, { classNames: ['a'] })).rejects.toThrow(/classNames must have numClasses = 3 entries; received 1/);
+    await expect(beginWith(model, { source: 'probe' })).rejects.toThrow(/^GradientMonitor: probe must be set for source 'probe'/);
+    await expect(beginWith(model, { classCounts: [1, 2] })).rejects.toThrow(/^GradientMonitor: classCounts must have numClasses = 3 entries; received 2\.$/);
+    await expect(beginWith(model, { classNames: ['a'] })).rejects.toThrow(/^GradientMonitor: classNames must have numClasses = 3 entries; received 1\.$/);
+  });
+
+  it('rejects a model with another numClasses than the results it holds, until reset', async () => {
+    const monitor = new GradientMonitor();
+    const three = identityModel('softmax');
+    three.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    monitor.setModel(three);
+    await monitor.onTrainBegin();
+    monitor.dispose();
+    const four = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [3], activation: 'softmax' })] });
+    four.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    monitor.setModel(four);
+    await expect(monitor.onTrainBegin()).rejects.toThrow(/^GradientMonitor: the model's numClasses must be 3, .*call reset\(\).*; received 4\.$/);
+    monitor.reset();
+    await expect(monitor.onTrainBegin()).resolves.toBeUndefined();
+    monitor.dispose();
   });
 
   it('rejects a probe set of the wrong shape, naming it', async () => {
     const model = identityModel('softmax');
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    await expect(beginWith(model, { probe: { xs: tf.zeros([4, 5]), ys: handOneHot() } })).rejects.toThrow(/probe.xs must have shape \[N, 3\] \(the model input\); received \[4, 5\]/);
-    await expect(beginWith(model, { probe: { xs: handXs(), ys: tf.oneHot(tf.tensor1d([0, 1, 2], 'int32'), 3) } })).rejects.toThrow(/same number N >= 1 of samples; received xs \[4\] and ys 3/);
-    await expect(beginWith(model, { probe: { xs: handXs(), ys: tf.zeros([4, 5]) } })).rejects.toThrow(/probe.ys must be one-hot \[batch, 3\] or sparse class indices/);
-    await expect(beginWith(model, { probe: { xs: [handXs(), handXs()], ys: handOneHot() } })).rejects.toThrow(/probe.xs must hold 1 input tensor\(s\)/);
+    await expect(beginWith(model, { probe: { xs: tf.zeros([4, 5]), ys: handOneHot() } })).rejects.toThrow(/^GradientMonitor: probe.xs must have shape \[N, 3\] \(the model input\); received \[4, 5\]\.$/);
+    await expect(beginWith(model, { probe: { xs: handXs(), ys: tf.oneHot(tf.tensor1d([0, 1, 2], 'int32'), 3) } })).rejects.toThrow(/^GradientMonitor: probe.xs and probe.ys must hold the same number N >= 1 of samples; received xs \[4\] and ys 3\.$/);
+    await expect(beginWith(model, { probe: { xs: handXs(), ys: tf.zeros([4, 5]) } })).rejects.toThrow(/^GradientMonitor: probe.ys must be one-hot \[batch, 3\] or sparse class indices/);
+    await expect(beginWith(model, { probe: { xs: [handXs(), handXs()], ys: handOneHot() } })).rejects.toThrow(/^GradientMonitor: probe.xs must hold 1 input tensor\(s\)/);
     const disposed = handXs();
     disposed.dispose();
-    await expect(beginWith(model, { probe: { xs: disposed, ys: handOneHot() } })).rejects.toThrow(/a probe tensor was disposed/);
+    await expect(beginWith(model, { probe: { xs: disposed, ys: handOneHot() } })).rejects.toThrow(/^GradientMonitor: probe tensors must be live .*; received a disposed tensor\.$/);
   });
 
   it('fails fit before any training step, weights untouched', async () => {

@@ -8,10 +8,8 @@ import {
   softmaxBackward,
   statisticsFromMatrix,
   toRows,
-} from '../../src/callbacks/gradient_statistics';
-import { summarizeGradientImbalance } from '../../src/callbacks/gradient_summary';
-import { classAxis, gradientRatioChartSpec, negativeGradientHeatmapSpec } from '../../src/callbacks/plots';
-import { expectClose, expectNoLeak } from '../helpers';
+} from '../../../src/callbacks/gradient_monitor/gradient_statistics';
+import { expectClose, expectNoLeak } from '../../helpers';
 
 describe('gradientMatrix', () => {
   it('puts |dL/dz_ij| summed over class-k samples at [j][k]', () => {
@@ -110,72 +108,5 @@ describe('rowCoefficientOfVariation', () => {
     ]);
     // Row 0: {1, 3}: mean 2, std 1 -> 0.5. Row 1: {2, 2} -> 0. Row 2: {0, 0} -> null.
     expect(cv).toEqual([0.5, 0, null]);
-  });
-});
-
-describe('summarizeGradientImbalance', () => {
-  const negative = [
-    [0, 1, 3, 2],
-    [2, 0, 2, 2],
-    [4, 0, 0, 2],
-    [0, 0, 0, 0],
-  ];
-  const stats = { ratio: [2, 1, 0.5, null], negative };
-
-  it('averages the ratio and the row spread over each shot group', () => {
-    const summary = summarizeGradientImbalance(stats, [500, 150, 10, 5]);
-    expect(summary.groups.many.classes).toEqual([0, 1]);
-    expect(summary.groups.many.meanRatio).toBeCloseTo(1.5);
-    // Row 0 {1, 3, 2}: std sqrt(2/3) / 2; row 1 {2, 2, 2}: 0.
-    expect(summary.groups.many.meanRowCoefficientOfVariation).toBeCloseTo(Math.sqrt(2 / 3) / 4);
-    expect(summary.groups.few.classes).toEqual([2, 3]);
-    expect(summary.groups.few.meanRatio).toBe(0.5); // class 3 has no ratio
-    expect(summary.groups.few.meanRowCoefficientOfVariation).toBeCloseTo(Math.sqrt(8 / 3) / 2);
-  });
-
-  it('reports an empty group as empty with null means, not 0', () => {
-    const summary = summarizeGradientImbalance(stats, [500, 150, 10, 5]);
-    expect(summary.groups.medium).toEqual({ classes: [], meanRatio: null, meanRowCoefficientOfVariation: null });
-  });
-
-  it('honours custom thresholds', () => {
-    const summary = summarizeGradientImbalance(stats, [500, 150, 10, 5], { manyShotAbove: 200, fewShotBelow: 8 });
-    expect(summary.groups.medium.classes).toEqual([1, 2]);
-  });
-
-  it('names classCounts when its length is wrong', () => {
-    expect(() => summarizeGradientImbalance(stats, [1, 2])).toThrow(/classCounts must be an array of 4/);
-  });
-});
-
-describe('plots', () => {
-  // Specs are plain JSON: building them needs no vega.
-  type Spec = { data: { values: Record<string, unknown>[] }; encoding: Record<string, { field: string; sort?: string[] }> };
-  const stats = statisticsFromMatrix(
-    [
-      [1, 2, 3],
-      [4, 5, 6],
-      [7, 8, 9],
-    ],
-    [1, 1, 1],
-  );
-
-  it('orders classes by training count, most frequent first, ties by index', () => {
-    expect(classAxis(4, [5, 50, 5, 20], null).order).toEqual([1, 3, 0, 2]);
-    expect(classAxis(3, null, ['a', 'b', 'c'])).toEqual({ labels: ['a', 'b', 'c'], order: [0, 1, 2], counts: null });
-  });
-
-  it('puts the off-diagonal matrix into the heatmap, receiving class on y, emitting class on x', () => {
-    const spec = negativeGradientHeatmapSpec(stats, classAxis(3, [1, 30, 200], null), 'title') as unknown as Spec;
-    const values = spec.data.values;
-    expect(values).toHaveLength(6);
-    expect(values[0]).toEqual({ receiving: '2', emitting: '1', negative: 8 });
-    expect(spec.encoding.y.field).toBe('receiving');
-    expect(spec.encoding.x.sort).toEqual(['2', '1', '0']);
-  });
-
-  it('labels the ratio bars with shot groups when counts are known', () => {
-    const spec = gradientRatioChartSpec(stats, classAxis(3, [1, 30, 200], null), 'title') as unknown as Spec;
-    expect(spec.data.values.map((v) => v.group)).toEqual(['many-shot', 'medium-shot', 'few-shot']);
   });
 });

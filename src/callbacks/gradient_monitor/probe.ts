@@ -1,0 +1,191 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import { toOneHot } from '../../core/labels';
+import { predictionsToLogits } from '../../core/logits';
+import { argumentName, MONITOR } from './errors';
+import { classVectorSimilaritySums, gradientMatrix, statisticsFromMatrix, toRows, type GradientStatistics } from './gradient_statistics';
+import { compiledLoss, denseLogits, type ClassifierHead } from './model_head';
+
+/**
+ * The probe set: a fixed labelled set the monitor measures at each epoch end (dL/dz with
+ * `source: 'probe'`; the class vector / feature similarity in either mode).
+ */
+
+/** A labelled probe set: inputs as for `model.predict`, labels as for `model.fit`. */
+export interface ProbeSet {
+  /** Model inputs `[N, ...inputShape]` (an array for a multi-input model). Not disposed by the monitor. */
+  readonly xs: tf.Tensor | tf.Tensor[];
+  /**
+   * Labels `[N, numClasses]` one-hot or `[N]` / `[N, 1]` class indices, in the layout the
+   * compiled loss expects (sparse for 'sparseCategoricalCrossentropy'). Handed to the loss as
+   * `fit` does (`[N]` becomes `[N, 1]`), cast to float32. Not disposed by the monitor.
+   */
+  readonly ys: tf.Tensor;
+}
+
+/** What one probe run measured; null parts were not asked for or not measurable. */
+export interface ProbeMeasurement {
+  /** dL/dz statistics of the probe; null unless gradients were asked for. */
+  readonly statistics: GradientStatistics | null;
+  /** Mean class vector / feature cosine similarity per class (null entries: no sample); null without a final Dense. */
+  readonly similarity: (number | null)[] | null;
+}
+
+/**
+ * Checks that `probe` holds tensors (of the tfjs instance this package uses).
+ * @throws Error naming `probe` and describing what was received.
+ */
+export function checkProbeTypes(probe: ProbeSet): ProbeSet {
+  const xs = (probe as Partial<ProbeSet> | null)?.xs;
+  const ys = (probe as Partial<ProbeSet> | null)?.ys;
+  const inputs = Array.isArray(xs) ? xs : [xs];
+  if (typeof probe !== 'object' || !(ys instanceof tf.Tensor) || inputs.length === 0 || !inputs.every((x) => x instanceof tf.Tensor)) {
+    throw new Error(
+      `${MONITOR}: probe must be {xs: Tensor | Tensor[], ys: Tensor} (tensors of the tfjs instance this package uses); ` +
+        `received ${describeProbe(probe)}.`,
+    );
+  }
+  return { xs, ys } as ProbeSet;
+}
+
+function describeProbe(probe: unknown): string {
+  if (probe == null || typeof probe !== 'object') return String(probe);
+  return `{${Object.entries(probe as object)
+    .map(([k, v]) => `${k}: ${v instanceof tf.Tensor ? `Tensor[${v.shape.join(', ')}]` : typeof v}`)
+    .join(', ')}}`;
+}
+
+/**
+ * Probe shapes against the model: inputs, batch sizes, label layout; and not disposed.
+ * @throws Error naming the probe tensor at fault, its shape and the shape allowed.
+ */
+export function checkProbeShapes(probe: ProbeSet, head: ClassifierHead): void {
+  const inputs = Array.isArray(probe.xs) ? probe.xs : [probe.xs];
+  const expected = head.compiled.inputs;
+  if ([...inputs, probe.ys].some((t) => t.isDisposed)) {
+    throw new Error(`${MONITOR}: probe tensors must be live (the monitor does not own them); received a disposed tensor.`);
+  }
+  if (inputs.length !== expected.length) {
+    throw new Error(`${MONITOR}: probe.xs must hold ${expected.length} input tensor(s), one per model input; received ${inputs.length}.`);
+  }
+  const n = inputs[0].shape[0];
+  inputs.forEach((x, i) => {
+    const want = expected[i].shape;
+    const fits = x.rank === want.length && want.every((d, axis) => d == null || d === x.shape[axis]);
+    if (!fits) {
+      const name = inputs.length === 1 ? 'probe.xs' : `probe.xs[${i}]`;
+      throw new Error(
+        `${MONITOR}: ${name} must have shape [${want.map((d) => (d == null ? 'N' : d)).join(', ')}] (the model input); ` +
+          `received [${x.shape.join(', ')}].`,
+      );
+    }
+  });
+  if (inputs.some((x) => x.shape[0] !== n) || probe.ys.shape[0] !== n || n === 0) {
+    throw new Error(
+      `${MONITOR}: probe.xs and probe.ys must hold the same number N >= 1 of samples; ` +
+        `received xs [${inputs.map((x) => x.shape[0]).join(', ')}] and ys ${probe.ys.shape[0]}.`,
+    );
+  }
+  tf.dispose(toOneHot(probe.ys, head.numClasses, argumentName('probe.ys'))); // throws on another layout
+}
+
+/**
+ * Runs the probe: the class vector / feature similarity when `features` (the model up to the
+ * final Dense's input) is given, and, when `withGradients`, dL/dz of a safe copy of the compiled
+ * loss ({@link probeLoss}). The logits z are the final Dense's linear part on its input features,
+ * or log p when the head has no Dense; dL/dz is `tf.grad` of `mean(loss(ys, softmax(z))) * N`,
+ * the per-sample gradient for any loss that returns per-sample values. Inference mode (no
+ * dropout); class weights are not applied. One host read at the end.
+ *
+ * @param batchSize batch size of the forward pass, which bounds its peak memory.
+ */
+export async function measureProbe(
+  probe: ProbeSet,
+  head: ClassifierHead,
+  features: tfl.LayersModel | null,
+  batchSize: number,
+  withGradients: boolean,
+): Promise<ProbeMeasurement> {
+  const c = head.numClasses;
+  const loss = withGradients ? probeLoss(head.compiled) : null;
+  try {
+    const tensors = tf.tidy(() => {
+      const oneHot = toOneHot(probe.ys, c, argumentName('probe.ys'));
+      const out: { samples: tf.Tensor; similarity?: tf.Tensor; matrix?: tf.Tensor } = { samples: tf.sum(oneHot, 0) };
+      let logits: tf.Tensor2D | null = null;
+      if (features != null) {
+        const penultimate = features.predict(probe.xs, { batchSize }) as tf.Tensor2D;
+        out.similarity = classVectorSimilaritySums(penultimate, head.dense!.getWeights()[0] as tf.Tensor2D, oneHot);
+        if (loss != null) logits = denseLogits(head.dense!, penultimate);
+      } else if (loss != null) {
+        const outputs = head.compiled.predict(probe.xs, { batchSize }) as tf.Tensor2D;
+        // softmax(log p) = p: the softmax Jacobian, and so dL/dz, depends on p only.
+        logits = predictionsToLogits(outputs, !head.outputsProbabilities);
+      }
+      if (loss != null && logits != null) {
+        const n = logits.shape[0];
+        const labels = lossLabels(probe.ys);
+        // mean then * N, as fit reduces a batch: per-sample dL_i/dz_i for any per-sample loss.
+        const objective = (z: tf.Tensor) => tf.mul(tf.mean(loss.fn(labels, head.outputsProbabilities ? tf.softmax(z) : z)), n);
+        out.matrix = gradientMatrix(tf.grad(objective)(logits) as tf.Tensor2D, oneHot);
+      }
+      return out;
+    });
+    const [samples, similaritySums, matrix] = await Promise.all([tensors.samples.data(), tensors.similarity?.data(), tensors.matrix?.data()]);
+    tf.dispose([tensors.samples, tensors.similarity, tensors.matrix].filter((t): t is tf.Tensor => t != null));
+    const counts = Array.from(samples);
+    return {
+      statistics: matrix == null ? null : statisticsFromMatrix(toRows(matrix, c), counts),
+      similarity: similaritySums == null ? null : counts.map((n, j) => (n > 0 ? similaritySums[j] / n : null)),
+    };
+  } finally {
+    loss?.dispose();
+  }
+}
+
+/**
+ * Labels as `fit` hands them to the loss: rank 1 becomes `[N, 1]`. Cast to float32, because
+ * tfjs's 'sparseCategoricalCrossentropy' rejects int32 labels (its `floor` needs float32).
+ */
+function lossLabels(ys: tf.Tensor): tf.Tensor {
+  const labels = tf.cast(ys, 'float32');
+  return ys.rank === 1 ? tf.expandDims(labels, 1) : labels;
+}
+
+/** A loss function the monitor may call under its own gradient tape. */
+export interface ProbeLoss {
+  readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+  /** Frees a private copy (no-op when the compiled loss itself is used). */
+  dispose(): void;
+}
+
+interface StatefulLoss {
+  (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor;
+  getConfig(): tf.serialization.ConfigDict;
+  getState(): unknown;
+  setState(state: unknown): void;
+  dispose?: () => void;
+}
+
+function isStateful(loss: unknown): loss is StatefulLoss {
+  if (typeof loss !== 'function') return false;
+  const l = loss as unknown as Partial<Record<'getConfig' | 'getState' | 'setState', unknown>>;
+  return typeof l.getConfig === 'function' && typeof l.getState === 'function' && typeof l.setState === 'function';
+}
+
+/**
+ * The compiled loss, safe to run under a gradient tape outside training. A stateful loss (one
+ * with `getConfig`/`getState`/`setState`, like GalaLoss) updates its state whenever it runs
+ * under a tape, so a private copy with the same config and state is used instead: the original
+ * is never called. Stateless losses (strings, plain functions) are used as they are.
+ * @throws Error when the model is not compiled with a loss.
+ */
+export function probeLoss(compiled: tfl.LayersModel): ProbeLoss {
+  const loss = compiledLoss(compiled);
+  if (!isStateful(loss)) return { fn: loss, dispose: () => undefined };
+  const Ctor = loss.constructor as new (config: tf.serialization.ConfigDict) => StatefulLoss;
+  const copy = new Ctor(loss.getConfig());
+  copy.setState(loss.getState());
+  return { fn: copy, dispose: () => copy.dispose?.() };
+}
