@@ -5,6 +5,9 @@
  * @packageDocumentation
  */
 export { CallableLoss, type LossFn } from './losses/callable_loss';
+export { StatefulLoss } from './losses/stateful_loss';
+export { registerLoss } from './losses/register_loss';
+export { CrossEntropyLoss, crossEntropyLoss, type CrossEntropyLossArgs } from './losses/cross_entropy_loss';
 export { GalaLoss, galaLoss, type GalaLossArgs, type GalaState, type GalaVariant } from './losses/gala_loss';
 export { toOneHot } from './core/labels';
 export { fileSystem, FILE_SCHEME } from './io/file_system';
@@ -13,8 +16,9 @@ export { FocalLoss, focalLoss, type FocalLossArgs } from './losses/focal_loss';
 export { LogitAdjustedLoss, logitAdjustedLoss, type LogitAdjustedLossArgs } from './losses/logit_adjusted_loss';
 export { adjustLogitsPostHoc, type PostHocAdjustmentArgs } from './losses/post_hoc_logit_adjustment';
 export { BalancedSoftmaxLoss, balancedSoftmaxLoss, type BalancedSoftmaxLossArgs } from './losses/balanced_softmax_loss';
-export { LDAMLoss, ldamLoss, type LDAMLossArgs, type ClassWeightedLoss } from './losses/ldam_loss';
-export { DeferredReweighting, deferredReweighting, type DeferredReweightingArgs } from './losses/deferred_reweighting';
+export { LDAMLoss, ldamLoss, type LDAMLossArgs } from './losses/ldam_loss';
+export type { ClassWeightedLoss } from './core/class_weighted_loss';
+export { DeferredReweighting, deferredReweighting, type DeferredReweightingArgs } from './callbacks/deferred_reweighting';
 export { effectiveNumberWeights, inverseFrequencyWeights, toClassWeightMap } from './losses/class_weights';
 export {
   PredictionRebalance,
@@ -39,16 +43,12 @@ export {
   type ShotThresholds,
 } from './eval/shot_groups';
 export { longTailAccuracy, perClassAccuracy, type LongTailAccuracy, type GroupAccuracy } from './eval/long_tail_accuracy';
-export {
-  GradientMonitor,
-  gradientMonitor,
-  type GradientMonitorArgs,
-  type GradientMonitorEpoch,
-  type GradientMonitorJSON,
-  type GradientSource,
-  type ProbeSet,
-} from './callbacks/gradient_monitor';
-export { rowCoefficientOfVariation, type GradientStatistics } from './callbacks/gradient_statistics';
-export { summarizeGradientImbalance, type GradientImbalanceSummary, type ShotGroupGradients } from './callbacks/gradient_summary';
-export type { ModelOutput } from './callbacks/model_head';
-export type { TfvisLike, TfvisContainer, SurfaceInfo } from './callbacks/live_display';
+export { GradientMonitor, gradientMonitor } from './callbacks/gradient_monitor/gradient_monitor';
+export type { GradientMonitorArgs, GradientSource } from './callbacks/gradient_monitor/options';
+export type { GradientMonitorEpoch, GradientMonitorJSON } from './callbacks/gradient_monitor/history';
+export type { ProbeSet } from './callbacks/gradient_monitor/probe';
+export { rowCoefficientOfVariation, type GradientStatistics } from './callbacks/gradient_monitor/gradient_statistics';
+export { summarizeGradientImbalance, type GradientImbalanceSummary, type ShotGroupGradients } from './callbacks/gradient_monitor/gradient_summary';
+export type { ModelOutput } from './callbacks/gradient_monitor/model_head';
+export type { TfvisLike, TfvisContainer, SurfaceInfo } from './callbacks/gradient_monitor/live_display';
+export { renderSvg, type VegaLiteSpec } from './callbacks/gradient_monitor/render_svg';

@@ -8,7 +8,7 @@
 export function resolveArgs<A extends object, D extends object>(owner: string, args: A | undefined, defaults: D, example: string): D & A {
   if (args === undefined) args = {} as A;
   if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new Error(`${owner} args must be an object like ${example}; received ${String(args)}.`);
+    throw new Error(`${owner}: args must be an object like ${example}; received ${String(args)}.`);
   }
   const given = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
   return { ...defaults, ...given } as D & A;

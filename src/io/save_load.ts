@@ -84,7 +84,7 @@ function deserializeLoss(entry: SerializedLoss, where: string): SerializableLoss
     );
   }
   const [cls, fromConfig] = registered;
-  const loss = fromConfig(cls, entry.config) as unknown as SerializableLoss;
+  const loss: unknown = fromConfig(cls, entry.config);
   if (!isSerializableLoss(loss)) {
     throw new Error(`tfjs-gala: class '${entry.class_name}' did not build a callable loss.`);
   }

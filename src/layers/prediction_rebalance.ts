@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { checkPositiveClassArray, normalise } from '../core/class_frequencies';
 import { formatShape } from '../core/shapes';
 import { checkBoolean, checkOneOf } from '../core/validate';
 import {
@@ -19,8 +20,9 @@ type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
  * Where {@link PredictionRebalance} takes the per-class mass from:
  * - `'transductive'`: the rows of each call (the paper's form; exact only when one call holds the
  *   whole evaluation set);
- * - `'calibrated'`: a non-trainable weight learned once by `adapt(data)` and saved with the model,
- *   so each row is re-balanced on its own (batches and single samples give the same result).
+ * - `'calibrated'`: a non-trainable weight, learned once by `adapt(data)` or given as
+ *   `classPriors`, and saved with the model, so each row is re-balanced on its own (batches and
+ *   single samples give the same result).
  */
 export type RebalanceMode = 'transductive' | 'calibrated';
 
@@ -29,10 +31,11 @@ const MODES: readonly RebalanceMode[] = ['transductive', 'calibrated'];
 /** Constructor arguments of {@link PredictionRebalance}; `getConfig()` returns the same keys. */
 export interface PredictionRebalanceArgs extends LayerArgs {
   /**
-   * Required, no default: the two modes differ in exactly what users get wrong (per-batch mass),
-   * so the choice is explicit. See {@link RebalanceMode}.
+   * Required unless `classPriors` is given (then `'calibrated'`, the only mode that takes them):
+   * the two modes differ in exactly what users get wrong (per-batch mass), so the choice is
+   * explicit. See {@link RebalanceMode}.
    */
-  readonly mode: RebalanceMode;
+  readonly mode?: RebalanceMode;
   /** Exponent of the class mass, finite and > 0. Default 1 (the paper's CIFAR value). */
   readonly tau?: number;
   /**
@@ -40,6 +43,16 @@ export interface PredictionRebalanceArgs extends LayerArgs {
    * the same way.
    */
   readonly fromLogits?: boolean;
+  /**
+   * Known class mass m for mode `'calibrated'`, instead of learning it with `adapt` (as Keras's
+   * `Normalization` takes a known mean and variance): one number per class, each finite and
+   * > 0, in any scale (only ratios matter; the layer stores them normalised to sum 1, as `adapt`
+   * does). `adapt` would store the model's mean predicted probability per class over a
+   * calibration set; a known class distribution of the data to be served (e.g. the training
+   * label frequencies, for a calibrated model) is the usual stand-in. Its length fixes
+   * numClasses. Default null: learn the mass with `adapt`. Not allowed in mode `'transductive'`.
+   */
+  readonly classPriors?: readonly number[] | null;
 }
 
 /** A `tf.data.Dataset` of `[batch, numClasses]` tensors, or anything with the same `iterator()`. */
@@ -80,24 +93,28 @@ const MASS_WEIGHT = 'mass';
  *   `evaluateDataset`), or a single call on part of the set; two separate whole-set calls in one
  *   synchronous run give a false warning.
  * - `'calibrated'`: m is a non-trainable weight `[numClasses]` set by `await layer.adapt(data)`
- *   on a calibration set (Keras preprocessing-layer convention). It is stored normalised as the
- *   mean predicted probability of each class over that set (it sums to 1; only ratios matter),
- *   and is saved and loaded with the model's weights. Each row is then re-balanced on its own, so
+ *   on a calibration set (Keras preprocessing-layer convention), or given up front as
+ *   `classPriors` (then `mode` may be omitted). It is stored normalised to sum 1 (only ratios
+ *   matter): after `adapt`, the mean predicted probability of each class over that set. It is
+ *   saved and loaded with the model's weights. Each row is then re-balanced on its own, so
  *   batching and single-sample serving give the same result. Adapting on the evaluation set
- *   itself reproduces the transductive result.
- *   Before `adapt` (or after loading a model saved with `{trainableOnly: true}`, which drops the
- *   mass, through `tf.loadLayersModel(h, {strict: false})`), a call throws: there is no silent
- *   identity fallback.
+ *   itself reproduces the transductive result; `classPriors` equal to that set's mass give the
+ *   same layer as adapting on it. `adapt` on a layer built with `classPriors` replaces the mass.
+ *   Without either (or after loading a model saved with `{trainableOnly: true}`, which drops the
+ *   mass, through `tf.loadLayersModel(h, {strict: false})`, unless `classPriors` were given), a
+ *   call throws: there is no silent identity fallback.
  *
  * `numClasses` is the input's last dimension, fixed when the layer is built (first call, first
- * symbolic `apply`, or `adapt`).
+ * symbolic `apply`, or `adapt`), or by the length of `classPriors`.
  *
  * @throws Error, naming the argument, the value received and what is allowed:
- *   - constructor: `mode` not `'transductive'`/`'calibrated'`; `tau` not a finite number > 0;
- *     `fromLogits` not a boolean;
+ *   - constructor: `mode` not `'transductive'`/`'calibrated'` (or missing without
+ *     `classPriors`); `tau` not a finite number > 0; `fromLogits` not a boolean; `classPriors`
+ *     not an array of at least 2 finite numbers > 0, or given with mode `'transductive'`;
  *   - build/call: input not rank 2, last dimension unknown, or not equal to the `numClasses` the
- *     layer was built or adapted with;
- *   - call in mode `'calibrated'` before `adapt` (mass not set, or not positive and finite);
+ *     layer was built or adapted with (or the length of `classPriors`);
+ *   - call in mode `'calibrated'` before `adapt` and without `classPriors` (mass not set, or not
+ *     positive and finite);
  *   - `adapt`: in mode `'transductive'`; no rows; a class whose mass over the data is 0
  *     (the division by m_j is undefined); invalid values (NaN, negative probabilities).
  *
@@ -116,6 +133,10 @@ const MASS_WEIGHT = 'mass';
  * (serving.predict(tf.randomNormal([1, 4])) as tf.Tensor).print(); // [1, 3], the row sums to 1
  * await serving.save('indexeddb://serving'); // the mass is saved with the weights
  *
+ * // Known class mass instead of adapt: a calibrated layer straight away.
+ * const known = predictionRebalance({ classPriors: [0.6, 0.3, 0.1] }); // mode 'calibrated'
+ * (known.apply(base.predict(tf.randomNormal([1, 4])) as tf.Tensor) as tf.Tensor).print();
+ *
  * // 'transductive' (the paper's): the whole evaluation set in one call.
  * const testLogits = base.predict(tf.randomNormal([1000, 4])) as tf.Tensor;
  * const out = predictionRebalance({ mode: 'transductive' }).apply(testLogits) as tf.Tensor; // [1000, 3]
@@ -131,6 +152,8 @@ export class PredictionRebalance extends tfl.layers.Layer {
   readonly tau: number;
   /** Whether the input (and `adapt` data) is read as logits (true, default) or probabilities (false). */
   readonly fromLogits: boolean;
+  /** The known class mass given to the constructor (a copy, as given), or null (default). */
+  readonly classPriors: readonly number[] | null;
   private builtNumClasses: number | null = null;
   private mass: tfl.LayerVariable | null = null;
   /** `dataId` of the mass value last checked positive and finite (changes on every write). */
@@ -141,17 +164,25 @@ export class PredictionRebalance extends tfl.layers.Layer {
   private warnedSplitCall = false;
   private warnedSmallCall = false;
 
-  /** Number of classes (the input's last dimension); null until the layer is built. */
+  /** Number of classes (the input's last dimension); null until the layer is built, unless `classPriors` were given. */
   get numClasses(): number | null {
-    return this.builtNumClasses;
+    return this.builtNumClasses ?? this.classPriors?.length ?? null;
   }
 
   constructor(args: PredictionRebalanceArgs) {
     super(args);
     const where = 'PredictionRebalance';
-    this.mode = checkOneOf(`${where}: mode`, args?.mode, MODES);
+    const classPriors = args?.classPriors ?? null;
+    this.mode = checkOneOf(`${where}: mode`, args?.mode ?? (classPriors === null ? undefined : 'calibrated'), MODES);
     this.tau = checkTau(args.tau ?? DEFAULT_TAU, `${where}: tau`);
     this.fromLogits = checkBoolean(`${where}: fromLogits`, args.fromLogits ?? true);
+    if (classPriors !== null && this.mode !== 'calibrated') {
+      throw new Error(
+        `${where}: classPriors must be null in mode '${this.mode}', which takes the mass from the rows of each call; ` +
+          `received ${describeValue(classPriors)}. Use mode 'calibrated' for a known class mass.`,
+      );
+    }
+    this.classPriors = classPriors === null ? null : checkPositiveClassArray(`${where}: classPriors`, classPriors);
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -165,6 +196,13 @@ export class PredictionRebalance extends tfl.layers.Layer {
     this.builtNumClasses = numClasses;
     if (this.mode === 'calibrated') {
       this.mass = this.addWeight(MASS_WEIGHT, [numClasses], 'float32', tfl.initializers.zeros(), undefined, false);
+      const priors = this.classPriors;
+      if (priors !== null) {
+        // The same normalisation adapt() applies (it stores mean probabilities, summing to 1).
+        tf.tidy(() => {
+          this.mass!.write(tf.tensor1d(normalise(priors), 'float32'));
+        });
+      }
     }
     this.built = true;
   }
@@ -201,7 +239,7 @@ export class PredictionRebalance extends tfl.layers.Layer {
   async adapt(data: tf.Tensor | TensorDatasetLike): Promise<void> {
     if (this.mode !== 'calibrated') {
       throw new Error(
-        `${this.describe()}: adapt() is for mode 'calibrated'; received mode '${this.mode}', which takes the mass from the rows of each call.`,
+        `${this.describe()}: mode must be 'calibrated' to adapt(); received mode '${this.mode}', which takes the mass from the rows of each call.`,
       );
     }
     let totals: Float64Array | null = null;
@@ -212,8 +250,8 @@ export class PredictionRebalance extends tfl.layers.Layer {
       }
       checkPredictionShape(batch.shape, `${this.describe()}: ${what}`);
       const [batchRows, numClasses] = batch.shape as number[];
-      this.buildForAdapt(numClasses, what);
       this.singleShape(batch.shape, what);
+      this.buildForAdapt(numClasses, what);
       if (batchRows === 0) return;
       checkPredictionValues(batch as tf.Tensor2D, this.fromLogits, `${this.describe()}: ${what}`);
       const columnSums = tf.tidy(() => tf.sum(tf.exp(toLogProbabilities(batch, this.fromLogits)), 0));
@@ -239,21 +277,21 @@ export class PredictionRebalance extends tfl.layers.Layer {
       }
     } else {
       throw new Error(
-        `${this.describe()}: adapt(data) takes a tf.Tensor [N, numClasses] or a tf.data.Dataset of such tensors; received ${describeValue(data)}.`,
+        `${this.describe()}: adapt(data) must be a tf.Tensor [N, numClasses] or a tf.data.Dataset of such tensors; received ${describeValue(data)}.`,
       );
     }
 
     const sums = totals as Float64Array | null;
     if (sums === null || rows === 0) {
-      throw new Error(`${this.describe()}: adapt(data) received no rows; it needs at least one [N, numClasses] row.`);
+      throw new Error(`${this.describe()}: adapt(data) must hold at least one [N, numClasses] row; received 0 rows.`);
     }
     const zeroClasses: number[] = [];
     for (let j = 0; j < sums.length; j++) if (!(sums[j] > 0)) zeroClasses.push(j);
     if (zeroClasses.length > 0) {
       throw new Error(
-        `${this.describe()}: adapt(data) found classes with a total probability mass of 0 over ${rows} rows: ` +
-          `[${zeroClasses.join(', ')}]. Every class needs mass > 0, since the re-balancing divides by it; ` +
-          `use a calibration set on which the model gives every class some probability.`,
+        `${this.describe()}: adapt(data) must give every class a total probability mass > 0, since the re-balancing ` +
+          `divides by it; received mass 0 over ${rows} rows for classes [${zeroClasses.join(', ')}]. Use a calibration ` +
+          `set on which the model gives every class some probability.`,
       );
     }
     const mean = Array.from(sums, (s) => s / rows);
@@ -263,7 +301,8 @@ export class PredictionRebalance extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { mode: this.mode, tau: this.tau, fromLogits: this.fromLogits, ...super.getConfig() };
+    const classPriors = this.classPriors === null ? null : this.classPriors.slice();
+    return { mode: this.mode, tau: this.tau, fromLogits: this.fromLogits, classPriors, ...super.getConfig() };
   }
 
   /** Builds the weight through `apply` so it gets the layer's name scope (`<name>/mass`), as a first call would. */
@@ -289,9 +328,9 @@ export class PredictionRebalance extends tfl.layers.Layer {
     if (!mass.every((m) => Number.isFinite(m) && m > 0)) {
       const shown = Array.from(mass.slice(0, 10)).join(', ') + (mass.length > 10 ? ', …' : '');
       throw new Error(
-        `${this.describe()} is not adapted: its class mass must be finite and > 0, received [${shown}]. ` +
-          `Call \`await layer.adapt(data)\` on a calibration set before predicting, or load weights saved from an ` +
-          `adapted layer (save(..., {trainableOnly: true}) does not save the mass).`,
+        `${this.describe()}: class mass must be finite and > 0 (the layer is not adapted); received [${shown}]. ` +
+          `Call \`await layer.adapt(data)\` on a calibration set before predicting, pass classPriors, or load weights ` +
+          `saved from an adapted layer (save(..., {trainableOnly: true}) does not save the mass).`,
       );
     }
     this.checkedMassData = value.dataId;
@@ -331,14 +370,19 @@ export class PredictionRebalance extends tfl.layers.Layer {
     if (inputShape.length > 0 && Array.isArray(inputShape[0])) {
       const shapes = inputShape as tfl.Shape[];
       if (shapes.length !== 1) {
-        throw new Error(`${this.describe()}: takes one input [batch, numClasses]; received ${shapes.length} inputs.`);
+        throw new Error(`${this.describe()}: inputs must be one tensor [batch, numClasses]; received ${shapes.length} inputs.`);
       }
       return this.singleShape(shapes[0], what);
     }
     const shape = inputShape as tfl.Shape;
     checkPredictionShape(shape, `${this.describe()}: ${what}`);
     if (this.numClasses !== null && shape[1] !== this.numClasses) {
-      const source = this.mode === 'calibrated' ? 'the size of its class mass' : 'the size it was built with';
+      const source =
+        this.mode !== 'calibrated'
+          ? 'the size it was built with'
+          : this.builtNumClasses === null
+            ? 'the length of classPriors'
+            : 'the size of its class mass';
       throw new Error(
         `${this.describe()}: ${what} last dimension must equal numClasses = ${this.numClasses} (${source}); ` +
           `received shape ${formatShape(shape)}.`,
@@ -349,7 +393,7 @@ export class PredictionRebalance extends tfl.layers.Layer {
 
   private singleTensor(inputs: tf.Tensor[]): tf.Tensor {
     if (inputs.length !== 1) {
-      throw new Error(`${this.describe()}: takes one input [batch, numClasses]; received ${inputs.length} inputs.`);
+      throw new Error(`${this.describe()}: inputs must be one tensor [batch, numClasses]; received ${inputs.length} inputs.`);
     }
     return inputs[0];
   }
@@ -373,6 +417,7 @@ export function predictionRebalance(args: PredictionRebalanceArgs): PredictionRe
 
 function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `[${value.slice(0, 12).map(String).join(', ')}${value.length > 12 ? ', …' : ''}]`;
   if (typeof value === 'object') return `an object with keys [${Object.keys(value as object).slice(0, 8).join(', ')}]`;
   return `${typeof value} ${String(value)}`;
 }

@@ -111,7 +111,7 @@ export function checkPredictionValues(predictions: tf.Tensor2D, fromLogits: bool
   if (isBad) {
     throw new Error(
       fromLogits
-        ? `${what} holds NaN or +Infinity logits; logits must be finite (-Infinity marks a class as impossible).`
+        ? `${what} must hold finite logits (-Infinity marks a class as impossible); received NaN or +Infinity logits.`
         : `${what} must hold probabilities (fromLogits: false): finite entries >= 0 and every row summing to more ` +
             `than 0; received negative, non-finite or all-zero rows. Pass fromLogits: true if these are logits.`,
     );

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
+import { registerLoss } from './register_loss';
 import { checkPositiveClassArray, logs } from '../core/class_frequencies';
 import { resolveArgs } from '../core/args';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
@@ -55,8 +56,8 @@ export class BalancedSoftmaxLoss extends CallableLoss {
   constructor(args: BalancedSoftmaxLossArgs) {
     super();
     const merged = resolveArgs('BalancedSoftmaxLoss', args, { fromLogits: true }, '{classCounts: [500, 120, 9]}');
-    this.classCounts = checkPositiveClassArray('classCounts', merged.classCounts);
-    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.classCounts = checkPositiveClassArray('BalancedSoftmaxLoss: classCounts', merged.classCounts);
+    this.fromLogits = checkBoolean('BalancedSoftmaxLoss: fromLogits', merged.fromLogits);
     this.numClasses = this.classCounts.length;
     this.logCounts = logs(this.classCounts);
   }
@@ -71,7 +72,7 @@ export class BalancedSoftmaxLoss extends CallableLoss {
     return { classCounts: this.classCounts.slice(), fromLogits: this.fromLogits };
   }
 }
-tf.serialization.registerClass(BalancedSoftmaxLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+registerLoss(BalancedSoftmaxLoss);
 
 /**
  * Creates a {@link BalancedSoftmaxLoss} (function form): `compile({loss: balancedSoftmaxLoss({classCounts})})`.

@@ -8,6 +8,9 @@ export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
  * `(yTrue, yPred) => Tensor1D`, because `compile({loss})` reads any non-function object
  * as a per-output dictionary of losses. Subclasses implement {@link CallableLoss.compute}
  * and {@link CallableLoss.getConfig}; `fromConfig` is `new Cls(config)` (Keras convention).
+ * Each concrete subclass declares a literal `static className` and is registered with
+ * {@link registerLoss} right after its definition; losses that hold tensors extend
+ * {@link StatefulLoss}.
  *
  * The constructor returns a function object whose prototype is the subclass prototype, so
  * `instanceof`, methods and fields all work on it. No `Function` constructor (and so no

@@ -27,9 +27,10 @@ import { checkNumber, checkNumberArray } from '../core/validate';
  * @throws Error on invalid arguments (naming the argument, the value and what is allowed).
  */
 export function effectiveNumberWeights(classCounts: readonly number[], beta = 0.9999): number[] {
-  const counts = checkPositiveClassArray('classCounts', classCounts);
+  const counts = checkPositiveClassArray('effectiveNumberWeights: classCounts', classCounts);
   if (typeof beta !== 'number' || !(beta >= 0 && beta < 1)) {
-    throw new Error(`beta must be a finite number >= 0 and < 1; received ${typeof beta === 'string' ? JSON.stringify(beta) : String(beta)}.`);
+    const received = typeof beta === 'string' ? JSON.stringify(beta) : String(beta);
+    throw new Error(`effectiveNumberWeights: beta must be a finite number >= 0 and < 1; received ${received}.`);
   }
   // beta = 0: log(0) = -Infinity, expm1(-Infinity) = -1, so every weight is 1.
   const raw = counts.map((n) => (1 - beta) / -Math.expm1(n * Math.log(beta)));
@@ -46,8 +47,8 @@ export function effectiveNumberWeights(classCounts: readonly number[], beta = 0.
  * @throws Error on invalid arguments (naming the argument, the value and what is allowed).
  */
 export function inverseFrequencyWeights(classCounts: readonly number[], power = 1): number[] {
-  const counts = checkPositiveClassArray('classCounts', classCounts);
-  checkNumber('power', power, { min: 0 });
+  const counts = checkPositiveClassArray('inverseFrequencyWeights: classCounts', classCounts);
+  checkNumber('inverseFrequencyWeights: power', power, { min: 0 });
   return scaleToClassCount(counts.map((n) => Math.pow(n, -power)));
 }
 
@@ -63,7 +64,7 @@ export function inverseFrequencyWeights(classCounts: readonly number[], power = 
  * @throws Error when `weights` is not an array of finite numbers >= 0.
  */
 export function toClassWeightMap(weights: readonly number[]): { [classIndex: number]: number } {
-  const values = checkNumberArray('weights', weights, null, 0);
+  const values = checkNumberArray('toClassWeightMap: weights', weights, null, 0);
   const map: { [classIndex: number]: number } = {};
   values.forEach((w, j) => {
     map[j] = w;

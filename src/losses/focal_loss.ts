@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
+import { registerLoss } from './register_loss';
 import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
 import { PROBABILITY_FLOOR, predictionsToLogits } from '../core/logits';
@@ -68,12 +69,12 @@ export class FocalLoss extends CallableLoss {
   constructor(args?: FocalLossArgs) {
     super();
     const merged = resolveArgs('FocalLoss', args, DEFAULTS, '{gamma: 2}');
-    this.gamma = checkNumber('gamma', merged.gamma, { min: 0 });
+    this.gamma = checkNumber('FocalLoss: gamma', merged.gamma, { min: 0 });
     const alpha = merged.alpha;
     if (alpha === null) this.alpha = null;
-    else if (Array.isArray(alpha)) this.alpha = checkNumberArray('alpha', alpha, null, 0);
-    else this.alpha = checkNumber('alpha (a number or one number per class)', alpha, { min: 0 });
-    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    else if (Array.isArray(alpha)) this.alpha = checkNumberArray('FocalLoss: alpha', alpha, null, 0);
+    else this.alpha = checkNumber('FocalLoss: alpha (a number or one number per class)', alpha, { min: 0 });
+    this.fromLogits = checkBoolean('FocalLoss: fromLogits', merged.fromLogits);
   }
 
   /** See the class docs. Returns per-sample losses `[batch]`. */
@@ -84,7 +85,7 @@ export class FocalLoss extends CallableLoss {
       throw new Error(`FocalLoss: alpha must have one entry per class (${c}, from yPred); received ${alpha.length} entries.`);
     }
     return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const oneHot = toOneHot(yTrue, c, 'FocalLoss: yTrue');
       const logProbabilities = tf.logSoftmax(predictionsToLogits(yPred, this.fromLogits));
       const logTarget = tf.sum(tf.mul(oneHot, logProbabilities), 1); // log p_y, [batch]
       let losses: tf.Tensor = tf.neg(logTarget);
@@ -110,7 +111,7 @@ export class FocalLoss extends CallableLoss {
     };
   }
 }
-tf.serialization.registerClass(FocalLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+registerLoss(FocalLoss);
 
 /**
  * Creates a {@link FocalLoss} (Keras-style function form): `model.compile({loss: focalLoss({gamma: 2})})`.

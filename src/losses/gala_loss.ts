@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { registerLoss } from './register_loss';
+import { StatefulLoss } from './stateful_loss';
 import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
 import { predictionsToLogits } from '../core/logits';
@@ -106,7 +107,7 @@ const DEFAULTS = { lambda1: 1, lambda2: 1, epsilon: 1e-3, fromLogits: true, vari
  *   `yPred` that is not `[batch, numClasses]`, on labels of another layout or batch size, and
  *   when called after {@link GalaLoss.dispose}.
  */
-export class GalaLoss extends CallableLoss {
+export class GalaLoss extends StatefulLoss {
   static override className = 'GalaLoss';
 
   /** Number of classes C: `yPred` must be `[batch, C]`, and theta and phi have length C. */
@@ -127,20 +128,19 @@ export class GalaLoss extends CallableLoss {
   private negative!: tf.Variable;
   private positiveRunning!: tf.Variable;
   private stepCount!: tf.Variable;
-  private disposed = false;
   // The tape and yPred of the last accumulated batch: a loss also listed as a metric runs
-  // twice on the same output tensor under the same tape and must update once (GUIDE §2).
+  // twice on the same output tensor under the same tape and must update once.
   private lastUpdate: { tape: unknown; predictionId: number } | null = null;
 
   constructor(args: GalaLossArgs) {
     super();
     const merged = resolveArgs('GalaLoss', args, DEFAULTS, '{numClasses: 10}');
-    this.numClasses = checkInteger('numClasses', merged.numClasses, 2);
-    this.lambda1 = checkNumber('lambda1', merged.lambda1, { min: 0 });
-    this.lambda2 = checkNumber('lambda2', merged.lambda2, { min: 0 });
-    this.epsilon = checkNumber('epsilon', merged.epsilon, { min: 0, exclusiveMin: true });
-    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
-    this.variant = checkOneOf('variant', merged.variant, ['paper', 'reference'] as const);
+    this.numClasses = checkInteger('GalaLoss: numClasses', merged.numClasses, 2);
+    this.lambda1 = checkNumber('GalaLoss: lambda1', merged.lambda1, { min: 0 });
+    this.lambda2 = checkNumber('GalaLoss: lambda2', merged.lambda2, { min: 0 });
+    this.epsilon = checkNumber('GalaLoss: epsilon', merged.epsilon, { min: 0, exclusiveMin: true });
+    this.fromLogits = checkBoolean('GalaLoss: fromLogits', merged.fromLogits);
+    this.variant = checkOneOf('GalaLoss: variant', merged.variant, ['paper', 'reference'] as const);
     this.createState();
   }
 
@@ -168,7 +168,7 @@ export class GalaLoss extends CallableLoss {
     if (update) this.lastUpdate = { tape, predictionId: yPred.id };
 
     return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const oneHot = toOneHot(yTrue, c, 'GalaLoss: yTrue');
       const logits = predictionsToLogits(yPred, this.fromLogits);
 
       // The loss is one custom-gradient op: its forward pass (and the state update in it) runs
@@ -231,7 +231,7 @@ export class GalaLoss extends CallableLoss {
     const [positiveDelta, negativeDelta] = tf.unstack(tf.where(allFinite, perClass, 0), 1);
 
     if (this.variant === 'reference') {
-      // The authors' code adds the running sum into theta every step (GUIDE §1).
+      // The authors' released code adds the running sum into theta every step.
       this.positiveRunning.assign(tf.add(this.positiveRunning, positiveDelta));
       this.positive.assign(tf.add(this.positive, tf.where(allFinite, this.positiveRunning, 0)));
     } else {
@@ -264,14 +264,17 @@ export class GalaLoss extends CallableLoss {
   setState(state: GalaState): void {
     this.assertUsable();
     if (state == null || typeof state !== 'object') {
-      throw new Error(`GalaLoss.setState: state must be {positive, negative, steps}; received ${String(state)}.`);
+      throw new Error(`GalaLoss.setState: state must be an object {positive, negative, steps}; received ${String(state)}.`);
     }
     const c = this.numClasses;
-    const positive = checkNumberArray('state.positive', state.positive, c, 0);
-    const negative = checkNumberArray('state.negative', state.negative, c, 0);
-    const steps = checkInteger('state.steps', state.steps, 0);
+    const where = 'GalaLoss.setState';
+    const positive = checkNumberArray(`${where}: state.positive`, state.positive, c, 0);
+    const negative = checkNumberArray(`${where}: state.negative`, state.negative, c, 0);
+    const steps = checkInteger(`${where}: state.steps`, state.steps, 0);
     const running =
-      state.positiveRunning === undefined ? new Array<number>(c).fill(0) : checkNumberArray('state.positiveRunning', state.positiveRunning, c, 0);
+      state.positiveRunning === undefined
+        ? new Array<number>(c).fill(0)
+        : checkNumberArray(`${where}: state.positiveRunning`, state.positiveRunning, c, 0);
     tf.tidy(() => {
       this.positive.assign(tf.tensor1d(positive));
       this.negative.assign(tf.tensor1d(negative));
@@ -290,16 +293,9 @@ export class GalaLoss extends CallableLoss {
     this.lastUpdate = null;
   }
 
-  /** Frees the state variables. The loss cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
+  /** Frees the state variables (through {@link StatefulLoss.dispose}). */
+  protected disposeState(): void {
     for (const v of [this.positive, this.negative, this.positiveRunning, this.stepCount]) v.dispose();
-    this.disposed = true;
-  }
-
-  /** Whether {@link GalaLoss.dispose} was called. */
-  get isDisposed(): boolean {
-    return this.disposed;
   }
 
   /** Constructor arguments, all defaults filled in. */
@@ -313,12 +309,8 @@ export class GalaLoss extends CallableLoss {
       variant: this.variant,
     };
   }
-
-  private assertUsable(): void {
-    if (this.disposed) throw new Error('GalaLoss: this loss was disposed; create a new one with galaLoss({...}).');
-  }
 }
-tf.serialization.registerClass(GalaLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+registerLoss(GalaLoss);
 
 /**
  * Creates a {@link GalaLoss} (Keras-style function form): `model.compile({loss: galaLoss({numClasses})})`.

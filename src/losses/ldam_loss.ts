@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { registerLoss } from './register_loss';
+import { StatefulLoss } from './stateful_loss';
 import { checkPositiveClassArray } from '../core/class_frequencies';
+import type { ClassWeightedLoss } from '../core/class_weighted_loss';
 import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
 import { predictionsToLogits } from '../core/logits';
@@ -30,16 +32,6 @@ export interface LDAMLossArgs {
 }
 
 const DEFAULTS = { maxMargin: 0.5, scale: 30, classWeights: null as readonly number[] | null, fromLogits: true };
-
-/** Anything whose per-class loss weights can be switched during training, such as {@link LDAMLoss}. */
-export interface ClassWeightedLoss {
-  /** Number of classes, the length the weights must have. */
-  readonly numClasses: number;
-  /** Sets the per-class weights (one per class, >= 0), or removes them with null. */
-  setClassWeights(weights: readonly number[] | null): void;
-  /** The weights in use, or null when none. */
-  getClassWeights(): number[] | null;
-}
 
 /**
  * Label-distribution-aware margin (LDAM) loss.
@@ -76,7 +68,7 @@ export interface ClassWeightedLoss {
  *   `yPred` that is not `[batch, numClasses]`, on labels of another layout or batch size, and
  *   when called after {@link LDAMLoss.dispose}.
  */
-export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
+export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
   static override className = 'LDAMLoss';
 
   /** Training samples per class n_j (a copy; each > 0): they set the margins. */
@@ -97,15 +89,14 @@ export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
   // The variable is created on first use, so an unweighted loss holds no tensor.
   private weights: number[] | null = null;
   private weightVariable: tf.Variable | null = null;
-  private disposed = false;
 
   constructor(args: LDAMLossArgs) {
     super();
     const merged = resolveArgs('LDAMLoss', args, DEFAULTS, '{classCounts: [500, 120, 9]}');
-    this.classCounts = checkPositiveClassArray('classCounts', merged.classCounts);
-    this.maxMargin = checkNumber('maxMargin', merged.maxMargin, { min: 0 });
-    this.scale = checkNumber('scale', merged.scale, { min: 0, exclusiveMin: true });
-    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.classCounts = checkPositiveClassArray('LDAMLoss: classCounts', merged.classCounts);
+    this.maxMargin = checkNumber('LDAMLoss: maxMargin', merged.maxMargin, { min: 0 });
+    this.scale = checkNumber('LDAMLoss: scale', merged.scale, { min: 0, exclusiveMin: true });
+    this.fromLogits = checkBoolean('LDAMLoss: fromLogits', merged.fromLogits);
     this.numClasses = this.classCounts.length;
     const rarest = Math.min(...this.classCounts);
     // K / n_j^(1/4) with K = maxMargin * rarest^(1/4): the rarest class gets maxMargin.
@@ -119,7 +110,7 @@ export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
     this.assertUsable();
     const c = checkLossInputs('LDAMLoss', yTrue, yPred, this.numClasses);
     return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'yTrue');
+      const oneHot = toOneHot(yTrue, c, 'LDAMLoss: yTrue');
       const logits = predictionsToLogits(yPred, this.fromLogits);
       const margined = tf.sub(logits, tf.mul(oneHot, tf.tensor2d(this.marginValues, [1, c])));
       const losses = softmaxCrossEntropy(oneHot, tf.mul(margined, this.scale) as tf.Tensor2D);
@@ -140,7 +131,7 @@ export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
       this.weights = null;
       return;
     }
-    const values = checkNumberArray('classWeights', weights, this.numClasses, 0);
+    const values = checkNumberArray('LDAMLoss: classWeights', weights, this.numClasses, 0);
     tf.tidy(() => {
       // Unnamed and non-trainable: variable names are global and optimizers must not touch it.
       if (this.weightVariable === null) this.weightVariable = tf.variable(tf.tensor1d(values), false);
@@ -154,17 +145,10 @@ export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
     return this.weights === null ? null : this.weights.slice();
   }
 
-  /** Frees the class-weight variable, if any. The loss cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
+  /** Frees the class-weight variable, if any (through {@link StatefulLoss.dispose}). */
+  protected disposeState(): void {
     this.weightVariable?.dispose();
     this.weightVariable = null;
-    this.disposed = true;
-  }
-
-  /** Whether {@link LDAMLoss.dispose} was called. */
-  get isDisposed(): boolean {
-    return this.disposed;
   }
 
   /** Constructor arguments, all defaults filled in; `classWeights` are the weights in use now. */
@@ -177,12 +161,8 @@ export class LDAMLoss extends CallableLoss implements ClassWeightedLoss {
       fromLogits: this.fromLogits,
     };
   }
-
-  private assertUsable(): void {
-    if (this.disposed) throw new Error('LDAMLoss: this loss was disposed; create a new one with ldamLoss({...}).');
-  }
 }
-tf.serialization.registerClass(LDAMLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+registerLoss(LDAMLoss);
 
 /**
  * Creates an {@link LDAMLoss} (function form): `compile({loss: ldamLoss({classCounts})})`.

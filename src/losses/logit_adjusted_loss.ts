@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { CallableLoss } from './callable_loss';
-import { logs, priorsFrom } from '../core/class_frequencies';
+import { registerLoss } from './register_loss';
+import { checkPositiveClassArray, logs, priorsFrom } from '../core/class_frequencies';
 import { resolveArgs } from '../core/args';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean, checkNumber } from '../core/validate';
@@ -72,11 +73,14 @@ export class LogitAdjustedLoss extends CallableLoss {
   constructor(args: LogitAdjustedLossArgs) {
     super();
     const merged = resolveArgs('LogitAdjustedLoss', args, DEFAULTS, '{classCounts: [500, 120, 9]}');
-    this.tau = checkNumber('tau', merged.tau, { min: 0 });
+    this.tau = checkNumber('LogitAdjustedLoss: tau', merged.tau, { min: 0 });
+    // Checked here first so that the messages name the class (priorsFrom checks them unnamed).
+    if (merged.classCounts != null) checkPositiveClassArray('LogitAdjustedLoss: classCounts', merged.classCounts);
+    if (merged.priors != null) checkPositiveClassArray('LogitAdjustedLoss: priors', merged.priors);
     const priors = priorsFrom('LogitAdjustedLoss', merged.classCounts, merged.priors);
     this.classCounts = merged.classCounts == null ? null : merged.classCounts.slice();
     this.priors = merged.priors == null ? null : merged.priors.slice();
-    this.fromLogits = checkBoolean('fromLogits', merged.fromLogits);
+    this.fromLogits = checkBoolean('LogitAdjustedLoss: fromLogits', merged.fromLogits);
     this.numClasses = priors.length;
     this.shift = logs(priors).map((v) => this.tau * v);
   }
@@ -96,7 +100,7 @@ export class LogitAdjustedLoss extends CallableLoss {
     };
   }
 }
-tf.serialization.registerClass(LogitAdjustedLoss as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+registerLoss(LogitAdjustedLoss);
 
 /**
  * Creates a {@link LogitAdjustedLoss} (function form): `compile({loss: logitAdjustedLoss({classCounts})})`.

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { logs, priorsFrom } from '../core/class_frequencies';
+import { checkPositiveClassArray, logs, priorsFrom } from '../core/class_frequencies';
 import { resolveArgs } from '../core/args';
 import { checkNumber } from '../core/validate';
 
@@ -34,7 +34,10 @@ export interface PostHocAdjustmentArgs {
  */
 export function adjustLogitsPostHoc(logits: tf.Tensor, args: PostHocAdjustmentArgs): tf.Tensor2D {
   const merged = resolveArgs('adjustLogitsPostHoc', args, { tau: 1, classCounts: null, priors: null }, '{classCounts: [500, 120, 9]}');
-  const tau = checkNumber('tau', merged.tau, { min: 0 });
+  const tau = checkNumber('adjustLogitsPostHoc: tau', merged.tau, { min: 0 });
+  // Checked here first so that the messages name the function (priorsFrom checks them unnamed).
+  if (merged.classCounts != null) checkPositiveClassArray('adjustLogitsPostHoc: classCounts', merged.classCounts);
+  if (merged.priors != null) checkPositiveClassArray('adjustLogitsPostHoc: priors', merged.priors);
   const priors = priorsFrom('adjustLogitsPostHoc', merged.classCounts, merged.priors);
   const c = priors.length;
   if (!(logits instanceof tf.Tensor) || logits.rank !== 2 || logits.shape[1] !== c) {

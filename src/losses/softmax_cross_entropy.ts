@@ -60,7 +60,7 @@ export function shiftedSoftmaxCrossEntropy(
 ): tf.Tensor1D {
   const c = checkLossInputs(owner, yTrue, yPred, shift.length);
   return tf.tidy(() => {
-    const oneHot = toOneHot(yTrue, c, 'yTrue');
+    const oneHot = toOneHot(yTrue, c, `${owner}: yTrue`);
     const adjusted = tf.add(predictionsToLogits(yPred, fromLogits), tf.tensor2d(shift, [1, c])) as tf.Tensor2D;
     return softmaxCrossEntropy(oneHot, adjusted);
   });

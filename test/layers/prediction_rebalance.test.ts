@@ -63,8 +63,8 @@ function randomLogits(rows: number, numClasses: number, seed: number): tf.Tensor
   });
 }
 
-// Every case runs on the pure-JS cpu backend and on wasm (GUIDE §2: the fast Node backend
-// without tfjs-node).
+// Every case runs on the pure-JS cpu backend and on wasm (the fast Node backend without
+// tfjs-node; see docs/guide/05-backends.md).
 describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
   beforeAll(async () => {
     expect(await tf.setBackend(backend)).toBe(true);
@@ -275,7 +275,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
     it('rejects adapt()', async () => {
       const layer = predictionRebalance({ mode: 'transductive' });
       await expect(layer.adapt(tf.tensor2d(P))).rejects.toThrow(
-        /^PredictionRebalance 'prediction_rebalance_\w+' \(mode 'transductive'\): adapt\(\) is for mode 'calibrated'; received mode 'transductive'/,
+        /^PredictionRebalance 'prediction_rebalance_\w+' \(mode 'transductive'\): mode must be 'calibrated' to adapt\(\); received mode 'transductive'/,
       );
     });
 
@@ -349,7 +349,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
     it('throws on call before adapt, with no identity fallback', () => {
       const layer = predictionRebalance({ mode: 'calibrated' });
       expect(() => layer.apply(tf.tensor2d(P))).toThrow(
-        /PredictionRebalance 'prediction_rebalance_\w+' \(mode 'calibrated'\) is not adapted: its class mass must be finite and > 0, received \[0, 0, 0\]\. Call `await layer.adapt\(data\)`/,
+        /^PredictionRebalance 'prediction_rebalance_\w+' \(mode 'calibrated'\): class mass must be finite and > 0 \(the layer is not adapted\); received \[0, 0, 0\]\. Call `await layer.adapt\(data\)`/,
       );
     });
 
@@ -358,7 +358,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
       await layer.adapt(tf.tensor2d(P));
       (layer.apply(tf.tensor2d(P)) as tf.Tensor).dispose();
       layer.setWeights([tf.tensor1d([0.5, 0, 0.5])]);
-      expect(() => layer.apply(tf.tensor2d(P))).toThrow(/is not adapted: .* received \[0\.5, 0, 0\.5\]/);
+      expect(() => layer.apply(tf.tensor2d(P))).toThrow(/is not adapted\); received \[0\.5, 0, 0\.5\]/);
       layer.setWeights([tf.tensor1d([3, 2, 1])]); // any positive scale: only ratios matter
       expectClose(layer.apply(tf.tensor2d(P)) as tf.Tensor, EXPECTED_TAU_1);
     });
@@ -366,18 +366,18 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
     it('rejects adapt data with an all-zero class column, naming the class', async () => {
       const layer = predictionRebalance({ mode: 'calibrated', fromLogits: false });
       await expect(layer.adapt(tf.tensor2d([[0.5, 0.5, 0], [0.2, 0.8, 0]]))).rejects.toThrow(
-        /found classes with a total probability mass of 0 over 2 rows: \[2\]\. Every class needs mass > 0/,
+        /adapt\(data\) must give every class a total probability mass > 0, .*; received mass 0 over 2 rows for classes \[2\]\./,
       );
       expect(() => layer.apply(tf.tensor2d(P))).toThrow(/is not adapted/); // nothing was written
     });
 
     it('rejects adapt data that is empty, of the wrong rank, of the wrong kind, or invalid', async () => {
       const layer = predictionRebalance({ mode: 'calibrated' });
-      await expect(layer.adapt(tf.data.array([] as tf.Tensor[]))).rejects.toThrow(/adapt\(data\) received no rows/);
-      await expect(layer.adapt(tf.zeros([0, 3]))).rejects.toThrow(/adapt\(data\) received no rows/);
+      await expect(layer.adapt(tf.data.array([] as tf.Tensor[]))).rejects.toThrow(/adapt\(data\) must hold at least one \[N, numClasses\] row; received 0 rows\.$/);
+      await expect(layer.adapt(tf.zeros([0, 3]))).rejects.toThrow(/adapt\(data\) must hold at least one \[N, numClasses\] row; received 0 rows\.$/);
       await expect(layer.adapt(tf.zeros([4]))).rejects.toThrow(/adapt\(data\) must have rank 2, \[batch, numClasses\]; received shape \[4\] \(rank 1\)/);
       await expect(layer.adapt([[1, 2, 3]] as unknown as tf.Tensor)).rejects.toThrow(
-        /adapt\(data\) takes a tf\.Tensor \[N, numClasses\] or a tf\.data\.Dataset of such tensors; received an object/,
+        /adapt\(data\) must be a tf\.Tensor \[N, numClasses\] or a tf\.data\.Dataset of such tensors; received \[1,2,3\]/,
       );
       await expect(layer.adapt(tf.data.array([{ xs: tf.zeros([2, 3]) }]) as never)).rejects.toThrow(
         /adapt\(data\) element 0 must be a tf\.Tensor \[batch, numClasses\]; received an object with keys \[xs\]/,
@@ -561,7 +561,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
       const { artifacts, loaded } = await saveAndLoad(model, { trainableOnly: true }, false);
       expect(artifacts.weightSpecs!.map((w) => w.name).some((name) => name.endsWith('/mass'))).toBe(false);
       const x = tf.randomNormal([5, 4], 0, 1, 'float32', 17);
-      expect(() => loaded.predict(x)).toThrow(/is not adapted: .*save\(\.\.\., \{trainableOnly: true\}\) does not save the mass/);
+      expect(() => loaded.predict(x)).toThrow(/is not adapted\); .*save\(\.\.\., \{trainableOnly: true\}\) does not save the mass/);
 
       const loadedLayer = loaded.getLayer(layer.name) as PredictionRebalance;
       await loadedLayer.adapt(calibrationLogits);

@@ -44,9 +44,9 @@ describe('BalancedSoftmaxLoss', () => {
   });
 
   it.each([
-    [{}, /classCounts must be .*; received undefined/],
-    [{ classCounts: [4, -1] }, /classCounts must be .*; received \[4, -1\]/],
-    [{ classCounts: [4, 1], fromLogits: 'no' }, /fromLogits must be true or false; received "no"/],
+    [{}, /^BalancedSoftmaxLoss: classCounts must be .*; received undefined/],
+    [{ classCounts: [4, -1] }, /^BalancedSoftmaxLoss: classCounts must be .*; received \[4, -1\]/],
+    [{ classCounts: [4, 1], fromLogits: 'no' }, /^BalancedSoftmaxLoss: fromLogits must be true or false; received "no"/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => balancedSoftmaxLoss(args as never)).toThrow(message);
   });

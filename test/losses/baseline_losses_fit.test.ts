@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import type { CallableLoss } from '../../src/losses/callable_loss';
 import { balancedSoftmaxLoss } from '../../src/losses/balanced_softmax_loss';
+import { crossEntropyLoss } from '../../src/losses/cross_entropy_loss';
 import { toClassWeightMap } from '../../src/losses/class_weights';
 import { focalLoss } from '../../src/losses/focal_loss';
 import { ldamLoss } from '../../src/losses/ldam_loss';
@@ -16,6 +17,7 @@ const COUNTS = [7, 3, 2];
 const CLASS_WEIGHTS = [0.5, 1, 2];
 
 const makers: Array<[string, () => CallableLoss & { dispose?: () => void }]> = [
+  ['CrossEntropyLoss', () => crossEntropyLoss()],
   ['FocalLoss', () => focalLoss({ gamma: 2, alpha: [1, 2, 3] })],
   ['LogitAdjustedLoss', () => logitAdjustedLoss({ classCounts: COUNTS })],
   ['BalancedSoftmaxLoss', () => balancedSoftmaxLoss({ classCounts: COUNTS })],

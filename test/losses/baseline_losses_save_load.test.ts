@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import '../../src/io/save_load';
 import type { CallableLoss } from '../../src/losses/callable_loss';
 import { BalancedSoftmaxLoss, balancedSoftmaxLoss } from '../../src/losses/balanced_softmax_loss';
+import { CrossEntropyLoss, crossEntropyLoss } from '../../src/losses/cross_entropy_loss';
 import { FocalLoss, focalLoss } from '../../src/losses/focal_loss';
 import { LDAMLoss, ldamLoss } from '../../src/losses/ldam_loss';
 import { LogitAdjustedLoss, logitAdjustedLoss } from '../../src/losses/logit_adjusted_loss';
@@ -28,6 +29,7 @@ async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel> {
 }
 
 const cases: Array<[string, () => CallableLoss & { dispose?: () => void }, new (...args: never[]) => CallableLoss]> = [
+  ['CrossEntropyLoss', () => crossEntropyLoss(), CrossEntropyLoss],
   ['FocalLoss', () => focalLoss({ gamma: 1.5, alpha: [1, 2, 4] }), FocalLoss],
   ['LogitAdjustedLoss', () => logitAdjustedLoss({ priors: [0.6, 0.3, 0.1], tau: 1.2 }), LogitAdjustedLoss],
   ['BalancedSoftmaxLoss', () => balancedSoftmaxLoss({ classCounts: [5, 2, 1] }), BalancedSoftmaxLoss],

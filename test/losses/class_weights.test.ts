@@ -27,11 +27,11 @@ describe('effectiveNumberWeights', () => {
   });
 
   it.each([
-    [[10, 1], 1, /beta must be a finite number >= 0 and < 1; received 1/],
-    [[10, 1], -0.1, /beta must be a finite number >= 0 and < 1; received -0.1/],
-    [[10, 1], NaN, /beta must be a finite number >= 0 and < 1; received NaN/],
-    [[10, 0], 0.9, /classCounts must be an array of at least 2 finite numbers > 0/],
-    [[10], 0.9, /classCounts must be an array of at least 2 finite numbers > 0/],
+    [[10, 1], 1, /^effectiveNumberWeights: beta must be a finite number >= 0 and < 1; received 1/],
+    [[10, 1], -0.1, /^effectiveNumberWeights: beta must be a finite number >= 0 and < 1; received -0.1/],
+    [[10, 1], NaN, /^effectiveNumberWeights: beta must be a finite number >= 0 and < 1; received NaN/],
+    [[10, 0], 0.9, /^effectiveNumberWeights: classCounts must be an array of at least 2 finite numbers > 0/],
+    [[10], 0.9, /^effectiveNumberWeights: classCounts must be an array of at least 2 finite numbers > 0/],
   ])('rejects counts %j with beta %j', (counts, beta, message) => {
     expect(() => effectiveNumberWeights(counts, beta)).toThrow(message);
   });
@@ -47,7 +47,7 @@ describe('inverseFrequencyWeights', () => {
   });
 
   it('rejects a negative power', () => {
-    expect(() => inverseFrequencyWeights([2, 1], -1)).toThrow(/power must be a finite number >= 0; received -1/);
+    expect(() => inverseFrequencyWeights([2, 1], -1)).toThrow(/^inverseFrequencyWeights: power must be a finite number >= 0; received -1\.$/);
   });
 });
 
@@ -57,8 +57,8 @@ describe('toClassWeightMap', () => {
   });
 
   it('rejects anything but an array of numbers >= 0', () => {
-    expect(() => toClassWeightMap([1, -1])).toThrow(/weights must be .*>= 0; received \[1, -1\]/);
-    expect(() => toClassWeightMap({ 0: 1 } as never)).toThrow(/weights must be an array/);
+    expect(() => toClassWeightMap([1, -1])).toThrow(/^toClassWeightMap: weights must be .*>= 0; received \[1, -1\]/);
+    expect(() => toClassWeightMap({ 0: 1 } as never)).toThrow(/^toClassWeightMap: weights must be an array/);
   });
 
   it('is accepted by fit and weighs each sample by its class', async () => {

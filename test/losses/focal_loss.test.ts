@@ -91,26 +91,26 @@ describe('FocalLoss: config and arguments', () => {
   });
 
   it.each([
-    [{ gamma: -1 }, /gamma must be a finite number >= 0; received -1/],
-    [{ gamma: Infinity }, /gamma must be a finite number >= 0; received Infinity/],
-    [{ alpha: -0.5 }, /alpha .* must be a finite number >= 0; received -0.5/],
-    [{ alpha: [1, -1, 1] }, /alpha must be an array (of )?finite numbers >= 0; received \[1, -1, 1\]/],
-    [{ alpha: '0.25' }, /alpha .* must be a finite number >= 0; received "0.25"/],
-    [{ fromLogits: 1 }, /fromLogits must be true or false; received 1/],
+    [{ gamma: -1 }, /^FocalLoss: gamma must be a finite number >= 0; received -1/],
+    [{ gamma: Infinity }, /^FocalLoss: gamma must be a finite number >= 0; received Infinity/],
+    [{ alpha: -0.5 }, /^FocalLoss: alpha .* must be a finite number >= 0; received -0.5/],
+    [{ alpha: [1, -1, 1] }, /^FocalLoss: alpha must be an array (of )?finite numbers >= 0; received \[1, -1, 1\]/],
+    [{ alpha: '0.25' }, /^FocalLoss: alpha .* must be a finite number >= 0; received "0.25"/],
+    [{ fromLogits: 1 }, /^FocalLoss: fromLogits must be true or false; received 1/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => focalLoss(args as never)).toThrow(message);
   });
 
   it('rejects a non-object argument', () => {
-    expect(() => focalLoss(2 as never)).toThrow(/FocalLoss args must be an object like \{gamma: 2\}; received 2/);
+    expect(() => focalLoss(2 as never)).toThrow(/^FocalLoss: args must be an object like \{gamma: 2\}; received 2\.$/);
   });
 
   it('rejects inputs of the wrong shape and an alpha of the wrong length, naming them', () => {
     const loss = focalLoss({ alpha: [1, 2] });
-    expect(() => loss(tf.tensor1d([0, 1]), handLogits())).toThrow(/alpha must have one entry per class \(3, from yPred\); received 2 entries/);
+    expect(() => loss(tf.tensor1d([0, 1]), handLogits())).toThrow(/^FocalLoss: alpha must have one entry per class \(3, from yPred\); received 2 entries/);
     expect(() => focalLoss()(tf.tensor1d([0, 1]), tf.zeros([2]))).toThrow(/FocalLoss: yPred must be \[batch, numClasses\].*received shape \[2\]/);
     expect(() => focalLoss()(tf.tensor1d([0, 1, 2]), handLogits())).toThrow(/same batch size/);
-    expect(() => focalLoss()(tf.zeros([2, 2]), handLogits())).toThrow(/yTrue must be one-hot \[batch, 3\]/);
+    expect(() => focalLoss()(tf.zeros([2, 2]), handLogits())).toThrow(/^FocalLoss: yTrue must be one-hot \[batch, 3\]/);
   });
 
   it('leaks no tensor', async () => {

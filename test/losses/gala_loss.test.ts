@@ -219,10 +219,10 @@ describe('GalaLoss: state', () => {
   it('setState validates and keeps the current state on bad input; resetState zeroes it', () => {
     const loss = galaLoss({ numClasses: 3 });
     loss.setState(HAND_STATE);
-    expect(() => loss.setState({ positive: [1, 2], negative: [0, 0, 0], steps: 1 })).toThrow(/state.positive must be an array of 3/);
+    expect(() => loss.setState({ positive: [1, 2], negative: [0, 0, 0], steps: 1 })).toThrow(/^GalaLoss.setState: state.positive must be an array of 3/);
     expect(() => loss.setState({ positive: [1, 2, -1], negative: [0, 0, 0], steps: 1 })).toThrow(/>= 0.*received \[1, 2, -1\]/);
     expect(() => loss.setState({ positive: [1, 2, 3], negative: [0, NaN, 0], steps: 1 })).toThrow(/state.negative/);
-    expect(() => loss.setState({ positive: [1, 2, 3], negative: [0, 0, 0], steps: 1.5 })).toThrow(/state.steps must be an integer >= 0; received 1.5/);
+    expect(() => loss.setState({ positive: [1, 2, 3], negative: [0, 0, 0], steps: 1.5 })).toThrow(/^GalaLoss.setState: state.steps must be an integer >= 0; received 1.5\.$/);
     expectClose(loss.getState().positive, HAND_STATE.positive);
     expect(loss.getState().steps).toBe(7);
     loss.resetState();
@@ -267,14 +267,14 @@ describe('GalaLoss: API', () => {
   });
 
   it.each([
-    [{ numClasses: 1 }, /numClasses must be an integer >= 2; received 1/],
-    [{ numClasses: 2.5 }, /numClasses must be an integer >= 2; received 2.5/],
-    [{}, /numClasses must be an integer >= 2; received undefined/],
-    [{ numClasses: 3, lambda1: -1 }, /lambda1 must be a finite number >= 0; received -1/],
-    [{ numClasses: 3, lambda2: NaN }, /lambda2 must be a finite number >= 0; received NaN/],
-    [{ numClasses: 3, epsilon: 0 }, /epsilon must be a finite number > 0; received 0/],
-    [{ numClasses: 3, fromLogits: 'yes' }, /fromLogits must be true or false; received "yes"/],
-    [{ numClasses: 3, variant: 'authors' }, /variant must be one of 'paper', 'reference'; received "authors"/],
+    [{ numClasses: 1 }, /^GalaLoss: numClasses must be an integer >= 2; received 1/],
+    [{ numClasses: 2.5 }, /^GalaLoss: numClasses must be an integer >= 2; received 2.5/],
+    [{}, /^GalaLoss: numClasses must be an integer >= 2; received undefined/],
+    [{ numClasses: 3, lambda1: -1 }, /^GalaLoss: lambda1 must be a finite number >= 0; received -1/],
+    [{ numClasses: 3, lambda2: NaN }, /^GalaLoss: lambda2 must be a finite number >= 0; received NaN/],
+    [{ numClasses: 3, epsilon: 0 }, /^GalaLoss: epsilon must be a finite number > 0; received 0/],
+    [{ numClasses: 3, fromLogits: 'yes' }, /^GalaLoss: fromLogits must be true or false; received "yes"/],
+    [{ numClasses: 3, variant: 'authors' }, /^GalaLoss: variant must be one of 'paper', 'reference'; received "authors"/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => galaLoss(args as never)).toThrow(message);
   });
@@ -282,7 +282,7 @@ describe('GalaLoss: API', () => {
   it('rejects yPred and yTrue of the wrong shape, naming them', () => {
     const loss = galaLoss({ numClasses: 3 });
     expect(() => loss(handLabels(), tf.zeros([2, 4]))).toThrow(/yPred must be \[batch, 3\].*received shape \[2, 4\]/);
-    expect(() => loss(tf.zeros([2, 2]), tf.zeros([2, 3]))).toThrow(/yTrue must be one-hot \[batch, 3\].*received shape \[2, 2\]/);
+    expect(() => loss(tf.zeros([2, 2]), tf.zeros([2, 3]))).toThrow(/^GalaLoss: yTrue must be one-hot \[batch, 3\].*received shape \[2, 2\]/);
     expect(() => loss(tf.zeros([3]), tf.zeros([2, 3]))).toThrow(/same batch size; received yTrue shape \[3\] and yPred shape \[2, 3\]/);
     loss.dispose();
   });

@@ -97,7 +97,7 @@ describe('LDAMLoss: class weights', () => {
 
   it('rejects weights of the wrong length or sign', () => {
     const loss = ldamLoss({ classCounts: COUNTS });
-    expect(() => loss.setClassWeights([1, 2])).toThrow(/classWeights must be an array of 3 finite numbers >= 0; received \[1, 2\]/);
+    expect(() => loss.setClassWeights([1, 2])).toThrow(/^LDAMLoss: classWeights must be an array of 3 finite numbers >= 0; received \[1, 2\]/);
     expect(() => loss.setClassWeights([1, -2, 1])).toThrow(/classWeights must be .*>= 0; received \[1, -2, 1\]/);
     expect(loss.getClassWeights()).toBeNull();
     loss.dispose();
@@ -126,12 +126,12 @@ describe('LDAMLoss: config and arguments', () => {
   });
 
   it.each([
-    [{}, /classCounts must be .*; received undefined/],
-    [{ classCounts: [5, 0] }, /classCounts must be an array of at least 2 finite numbers > 0/],
-    [{ classCounts: [5, 1], maxMargin: -0.1 }, /maxMargin must be a finite number >= 0; received -0.1/],
-    [{ classCounts: [5, 1], scale: 0 }, /scale must be a finite number > 0; received 0/],
-    [{ classCounts: [5, 1], classWeights: [1] }, /classWeights must be an array of 2 finite numbers >= 0; received \[1\]/],
-    [{ classCounts: [5, 1], fromLogits: 'true' }, /fromLogits must be true or false; received "true"/],
+    [{}, /^LDAMLoss: classCounts must be .*; received undefined/],
+    [{ classCounts: [5, 0] }, /^LDAMLoss: classCounts must be an array of at least 2 finite numbers > 0/],
+    [{ classCounts: [5, 1], maxMargin: -0.1 }, /^LDAMLoss: maxMargin must be a finite number >= 0; received -0.1/],
+    [{ classCounts: [5, 1], scale: 0 }, /^LDAMLoss: scale must be a finite number > 0; received 0/],
+    [{ classCounts: [5, 1], classWeights: [1] }, /^LDAMLoss: classWeights must be an array of 2 finite numbers >= 0; received \[1\]/],
+    [{ classCounts: [5, 1], fromLogits: 'true' }, /^LDAMLoss: fromLogits must be true or false; received "true"/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => ldamLoss(args as never)).toThrow(message);
   });

@@ -80,14 +80,14 @@ describe('LogitAdjustedLoss: config and arguments', () => {
   });
 
   it.each([
-    [{}, /LogitAdjustedLoss: pass exactly one of classCounts .* and priors .*; received neither/],
+    [{}, /^LogitAdjustedLoss: pass exactly one of classCounts .* and priors .*; received neither/],
     [{ classCounts: [1, 2], priors: [0.5, 0.5] }, /pass exactly one of classCounts .*; received both/],
-    [{ classCounts: [3, 0, 1] }, /classCounts must be an array of at least 2 finite numbers > 0 .*; received \[3, 0, 1\]/],
-    [{ classCounts: [3] }, /classCounts must be an array of at least 2 finite numbers > 0 .*; received \[3\] \(length 1\)/],
-    [{ priors: [0.5, NaN] }, /priors must be .*finite numbers >= 0; received \[0.5, NaN\]/],
-    [{ priors: 'uniform' }, /priors must be .*; received "uniform"/],
-    [{ classCounts: [2, 1], tau: -1 }, /tau must be a finite number >= 0; received -1/],
-    [{ classCounts: [2, 1], fromLogits: null }, /fromLogits must be true or false; received null/],
+    [{ classCounts: [3, 0, 1] }, /^LogitAdjustedLoss: classCounts must be an array of at least 2 finite numbers > 0 .*; received \[3, 0, 1\]/],
+    [{ classCounts: [3] }, /^LogitAdjustedLoss: classCounts must be an array of at least 2 finite numbers > 0 .*; received \[3\] \(length 1\)/],
+    [{ priors: [0.5, NaN] }, /^LogitAdjustedLoss: priors must be .*finite numbers >= 0; received \[0.5, NaN\]/],
+    [{ priors: 'uniform' }, /^LogitAdjustedLoss: priors must be .*; received "uniform"/],
+    [{ classCounts: [2, 1], tau: -1 }, /^LogitAdjustedLoss: tau must be a finite number >= 0; received -1/],
+    [{ classCounts: [2, 1], fromLogits: null }, /^LogitAdjustedLoss: fromLogits must be true or false; received null/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => logitAdjustedLoss(args as never)).toThrow(message);
   });

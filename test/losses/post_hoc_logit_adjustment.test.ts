@@ -29,8 +29,8 @@ describe('adjustLogitsPostHoc', () => {
 
   it.each([
     [{}, /adjustLogitsPostHoc: pass exactly one of classCounts .*; received neither/],
-    [{ classCounts: [2, 1, 1], tau: -0.5 }, /tau must be a finite number >= 0; received -0.5/],
-    [{ priors: [1, 0, 1] }, /priors must be an array of at least 2 finite numbers > 0/],
+    [{ classCounts: [2, 1, 1], tau: -0.5 }, /^adjustLogitsPostHoc: tau must be a finite number >= 0; received -0.5/],
+    [{ priors: [1, 0, 1] }, /^adjustLogitsPostHoc: priors must be an array of at least 2 finite numbers > 0/],
   ])('rejects bad args %j', (args, message) => {
     expect(() => adjustLogitsPostHoc(handLogits(), args as never)).toThrow(message);
   });

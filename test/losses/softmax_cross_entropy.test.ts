@@ -42,7 +42,7 @@ describe('resolveArgs', () => {
   it('fills defaults, ignores undefined values and rejects non-objects', () => {
     expect(resolveArgs('X', { a: undefined, b: 2 }, { a: 1, b: 1 }, '{}')).toEqual({ a: 1, b: 2 });
     expect(resolveArgs('X', undefined, { a: 1 }, '{}')).toEqual({ a: 1 });
-    expect(() => resolveArgs('X', [] as never, {}, '{a: 1}')).toThrow(/X args must be an object like \{a: 1\}; received /);
+    expect(() => resolveArgs('X', [] as never, {}, '{a: 1}')).toThrow(/^X: args must be an object like \{a: 1\}; received /);
     expect(() => resolveArgs('X', null as never, {}, '{a: 1}')).toThrow(/received null/);
   });
 });
