@@ -52,3 +52,25 @@ export { summarizeGradientImbalance, type GradientImbalanceSummary, type ShotGro
 export type { ModelOutput } from './callbacks/gradient_monitor/model_head';
 export type { TfvisLike, TfvisContainer, SurfaceInfo } from './callbacks/gradient_monitor/live_display';
 export { renderSvg, type VegaLiteSpec } from './callbacks/gradient_monitor/render_svg';
+export {
+  LongTailEvaluation,
+  longTailEvaluation,
+  type LongTailEvaluationArgs,
+  type LongTailEvaluationEpoch,
+  type LongTailScores,
+  type LabelledBatch,
+  type LabelledDatasetLike,
+  type EvaluationInputs,
+} from './callbacks/long_tail_evaluation/long_tail_evaluation';
+export {
+  tuneRebalanceTau,
+  tuneLogitAdjustmentTau,
+  calibratedRebalance,
+  DEFAULT_TAU_GRID,
+  type TauSearchRow,
+  type TauSearchResult,
+  type RebalanceTauResult,
+  type TuneRebalanceTauOptions,
+  type TuneLogitAdjustmentTauOptions,
+} from './eval/tuning';
+export { balancedAccuracy, tallyByClass, accuracyFromTally, type PerClassTally, type ClassBalancedAccuracy } from './eval/balanced_accuracy';

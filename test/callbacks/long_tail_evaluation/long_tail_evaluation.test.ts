@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { LongTailEvaluation, longTailEvaluation, type LongTailEvaluationArgs } from '../../src/callbacks/long_tail_evaluation';
-import { balancedAccuracy } from '../../src/eval/balanced_accuracy';
-import { galaLoss } from '../../src/losses/gala_loss';
-import { expectClose } from '../helpers';
+import { LongTailEvaluation, longTailEvaluation, type LongTailEvaluationArgs } from '../../../src/callbacks/long_tail_evaluation/long_tail_evaluation';
+import { balancedAccuracy } from '../../../src/eval/balanced_accuracy';
+import { galaLoss } from '../../../src/losses/gala_loss';
+import { expectClose } from '../../helpers';
 
 /*
  * Hand-derived evaluation set: an identity Dense layer, so the model's logits are the inputs
