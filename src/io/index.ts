@@ -1,0 +1,8 @@
+/**
+ * Save and load: `model.save(h, {includeOptimizer: true})` and `tf.loadLayersModel(h)` keep the
+ * package's losses with their config and accumulated state; `fileSystem(dir)` saves in Node
+ * without tfjs-node.
+ * @module Save and load
+ */
+export { fileSystem, FILE_SCHEME } from './file_system';
+export { TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss } from './save_load';
