@@ -23,3 +23,5 @@ export {
   type EvaluationInputs,
 } from './long_tail_evaluation/long_tail_evaluation';
 export { DeferredReweighting, deferredReweighting, type DeferredReweightingArgs } from './deferred_reweighting';
+export { SkipNonFiniteSteps, skipNonFiniteSteps, type SkipNonFiniteStepsArgs } from './skip_non_finite_steps';
+export { TerminateOnNaN, terminateOnNaN, type TerminateOnNaNArgs, type TerminateCheck, type TerminationPoint } from './terminate_on_nan';
