@@ -1,10 +1,14 @@
 import { Callback } from '@tensorflow/tfjs-layers';
 
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
+import { describeValue } from '../core/labels';
 import type { ClassWeightedLoss } from '../core/class_weighted_loss';
 import { checkInteger, checkNumberArray } from '../core/validate';
+import { bindCallbackMethods } from './mixed_callbacks';
 
 const OWNER = 'DeferredReweighting';
+const ARGUMENT_NAMES = ['loss', 'switchEpoch', 'classWeights', 'initialClassWeights'] as const;
 /** Argument name as errors show it: `DeferredReweighting: switchEpoch must be ...`. */
 const argument = (name: string): string => `${OWNER}: ${name}`;
 
@@ -54,9 +58,12 @@ export interface DeferredReweightingArgs {
  * instead: `fit(..., {epochs: 160})`, then
  * `fit(..., {initialEpoch: 160, epochs: 200, classWeight: toClassWeightMap(weights)})`.
  *
- * After training the loss keeps the weights of the last epoch.
+ * After training the loss keeps the weights of the last epoch. The callback can sit in any order
+ * beside tfjs callbacks and plain objects (see {@link installCallbackMixing}); it needs no model,
+ * so it also works when tfjs wraps it in a `tf.CustomCallback`.
  *
- * @throws Error on invalid arguments (naming the argument, the value and what is allowed).
+ * @throws Error on invalid or unknown arguments (naming the argument, the value and what is
+ *   allowed; an unknown one with a did-you-mean).
  */
 export class DeferredReweighting extends Callback {
   /** The loss whose class weights this callback sets at the start of every epoch. */
@@ -70,7 +77,9 @@ export class DeferredReweighting extends Callback {
 
   constructor(args: DeferredReweightingArgs) {
     super();
+    bindCallbackMethods(this);
     const merged = resolveArgs(OWNER, args, { initialClassWeights: null }, '{loss, switchEpoch: 160, classWeights}');
+    checkKnownKeys(OWNER, args ?? {}, ARGUMENT_NAMES);
     const loss = merged.loss as unknown;
     if (
       loss == null ||
@@ -78,15 +87,14 @@ export class DeferredReweighting extends Callback {
       typeof (loss as ClassWeightedLoss).numClasses !== 'number'
     ) {
       throw new Error(
-        `${OWNER}: loss must be a loss with per-class weights (numClasses and setClassWeights, e.g. an LDAMLoss); received ${String(loss)}.`,
+        `${OWNER}: loss must be a loss with per-class weights (numClasses and setClassWeights, e.g. an LDAMLoss); received ${describeValue(loss)}.`,
       );
     }
     this.loss = loss as ClassWeightedLoss;
     const c = this.loss.numClasses;
     this.switchEpoch = checkInteger(argument('switchEpoch'), merged.switchEpoch, 0);
-    this.classWeights = checkNumberArray(argument('classWeights'), merged.classWeights, c, 0);
-    this.initialClassWeights =
-      merged.initialClassWeights == null ? null : checkNumberArray(argument('initialClassWeights'), merged.initialClassWeights, c, 0);
+    this.classWeights = checkWeights('classWeights', merged.classWeights, c);
+    this.initialClassWeights = merged.initialClassWeights == null ? null : checkWeights('initialClassWeights', merged.initialClassWeights, c);
   }
 
   /** The weights in force during `epoch` (0-based): null (or `initialClassWeights`) before `switchEpoch`, `classWeights` from it on. */
@@ -103,6 +111,16 @@ export class DeferredReweighting extends Callback {
   override async onEpochBegin(epoch: number): Promise<void> {
     this.loss.setClassWeights(this.weightsForEpoch(epoch));
   }
+}
+
+/** One weight per class (>= 0) as a plain array; a tensor or string is named as such. */
+function checkWeights(name: string, value: unknown, numClasses: number): number[] {
+  if (!Array.isArray(value)) {
+    throw new Error(
+      `${argument(name)} must be an array of ${numClasses} finite numbers >= 0 (a tensor: pass tensor.arraySync()); received ${describeValue(value)}.`,
+    );
+  }
+  return checkNumberArray(argument(name), value, numClasses, 0);
 }
 
 /**

@@ -25,3 +25,4 @@ export {
 export { DeferredReweighting, deferredReweighting, type DeferredReweightingArgs } from './deferred_reweighting';
 export { SkipNonFiniteSteps, skipNonFiniteSteps, type SkipNonFiniteStepsArgs } from './skip_non_finite_steps';
 export { TerminateOnNaN, terminateOnNaN, type TerminateOnNaNArgs, type TerminateCheck, type TerminationPoint } from './terminate_on_nan';
+export { installCallbackMixing, uninstallCallbackMixing, isCallbackMixingInstalled, mixCallbacks } from './mixed_callbacks';

@@ -43,8 +43,8 @@ export function closestKey(key: string, allowed: readonly string[]): string | nu
  * @throws Error `GalaLoss: unknown argument 'lamda1' (did you mean 'lambda1'?); allowed: numClasses, lambda1, ...`.
  */
 export function checkKnownKeys(owner: string, args: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(args)) {
-    if (allowed.includes(key)) continue;
+  for (const [key, value] of Object.entries(args)) {
+    if (value === undefined || allowed.includes(key)) continue;
     const suggestion = closestKey(key, allowed);
     throw new Error(
       `${owner}: unknown argument '${key}'${suggestion === null ? '' : ` (did you mean '${suggestion}'?)`}; allowed: ${allowed.join(', ')}.`,

@@ -105,6 +105,31 @@ describe('DeferredReweighting', () => {
     loss.dispose();
   });
 
+  it.each<[string, object, RegExp]>([
+    ['a misspelt key', { switchepoch: 1 }, /^DeferredReweighting: unknown argument 'switchepoch' \(did you mean 'switchEpoch'\?\); allowed: loss, switchEpoch, classWeights, initialClassWeights\.$/],
+    ['a key of another callback', { patience: 2 }, /^DeferredReweighting: unknown argument 'patience'; allowed: loss, switchEpoch, classWeights, initialClassWeights\.$/],
+  ])('rejects %s, listing the allowed keys', (_name, extra, message) => {
+    const loss = ldamLoss({ classCounts: COUNTS });
+    expect(() => new DeferredReweighting({ loss, switchEpoch: 1, classWeights: WEIGHTS, ...extra } as never)).toThrow(message);
+    loss.dispose();
+  });
+
+  it('names the type received for weights that are not an array, and for a loss that is a plain function', () => {
+    const loss = ldamLoss({ classCounts: COUNTS });
+    const weights = tf.tensor1d(WEIGHTS);
+    expect(() => new DeferredReweighting({ loss, switchEpoch: 1, classWeights: weights as never })).toThrow(
+      /^DeferredReweighting: classWeights must be an array of 3 finite numbers >= 0 \(a tensor: pass tensor\.arraySync\(\)\); received Tensor\[3\] float32\.$/,
+    );
+    expect(() => new DeferredReweighting({ loss, switchEpoch: 1, classWeights: WEIGHTS, initialClassWeights: '1,1,1' as never })).toThrow(
+      /^DeferredReweighting: initialClassWeights must be an array of 3 .*; received the string "1,1,1"\.$/,
+    );
+    expect(() => new DeferredReweighting({ loss: function crossEntropy() { return 0; } as never, switchEpoch: 1, classWeights: WEIGHTS })).toThrow(
+      /^DeferredReweighting: loss must be a loss with per-class weights .*; received a function named crossEntropy\.$/,
+    );
+    tf.dispose(weights);
+    loss.dispose();
+  });
+
   it('rejects a missing args object', () => {
     expect(() => new DeferredReweighting(undefined as never)).toThrow(/loss must be a loss with per-class weights/);
     expect(() => new DeferredReweighting(3 as never)).toThrow(/^DeferredReweighting: args must be an object like \{loss, switchEpoch: 160, classWeights\}; received 3\.$/);

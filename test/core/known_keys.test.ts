@@ -15,6 +15,8 @@ describe('checkKnownKeys', () => {
 
   it('accepts the allowed keys', () => {
     expect(() => checkKnownKeys('GalaLoss', { numClasses: 3, lambda1: 1.2, variant: 'paper' }, allowed)).not.toThrow();
+    // An absent field spread from another options object is not a typo.
+    expect(() => checkKnownKeys('GalaLoss', { numClasses: 3, other: undefined }, allowed)).not.toThrow();
   });
 
   it('measures edit distance and picks the nearest key', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { toOneHot } from '../../core/labels';
+import { oneHotView } from '../../core/labels';
 import { argumentName } from './errors';
 import { gradientMatrix, softmaxBackward, statisticsFromMatrix, toRows, type GradientStatistics } from './gradient_statistics';
 import { compiledLoss, type ClassifierHead } from './model_head';
@@ -38,7 +38,7 @@ export class BatchRecorder {
     const wrapped = (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor => {
       // Only training steps (under the optimizer's tape); validation and evaluate pass straight through.
       if (!this.active || tf.engine().state.gradientDepth === 0) return original(yTrue, yPred);
-      const oneHot = toOneHot(yTrue, c, argumentName('yTrue'));
+      const oneHot = oneHotView(yTrue, c, argumentName('yTrue')); // may be yTrue itself (fit's tidy frees the rest)
       const observed = tf.customGrad(((prediction: tf.Tensor, labels: tf.Tensor, save: tf.GradSaveFunc) => {
         save([prediction, labels]);
         return {

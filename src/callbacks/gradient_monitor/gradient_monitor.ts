@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { bindCallbackMethods, missingModelError } from '../mixed_callbacks';
 import { BatchRecorder } from './batch_recorder';
 import { classAxis } from './charts';
 import { MONITOR } from './errors';
@@ -68,7 +69,12 @@ import { checkProbeShapes, checkProbeTypes, measureProbe, type ProbeSet } from '
  *
  * History and totals continue over several `fit` calls; {@link GradientMonitor.reset} starts over.
  * The monitor never changes the trained weights or a loss's state; its tensors are freed at
- * `onTrainEnd` (the probe tensors belong to the caller).
+ * `onTrainEnd`. The probe tensors stay the caller's: the monitor never disposes them, so the
+ * same probe serves any number of `fit` calls.
+ *
+ * **Callbacks arrays.** The monitor can sit in any order beside tfjs callbacks
+ * (`tf.callbacks.earlyStopping()`) and plain objects (`tfvis.show.fitCallbacks(...)`): see
+ * {@link installCallbackMixing}.
  *
  * @example
  * ```js
@@ -81,15 +87,15 @@ import { checkProbeShapes, checkProbeTypes, measureProbe, type ProbeSet } from '
  * console.log(monitor.cumulative.ratio, monitor.history.at(-1).similarity);
  * ```
  *
- * @throws Error from the constructor on an invalid option (naming it, the value and what is
- *   allowed); from `fit` (at `onTrainBegin`, before any training step) on a model that is not a
+ * @throws Error from the constructor on an invalid or unknown option (naming it, the value and
+ *   what is allowed; an unknown one with a did-you-mean); from `fit` (at `onTrainBegin`, before any training step) on a model that is not a
  *   single-output `[batch, numClasses]` classifier, an uncompiled model, a probe set of the
  *   wrong shape, `source: 'probe'` without a probe, or `classCounts` / `classNames` whose length
  *   is not numClasses.
  */
 export class GradientMonitor extends tfl.Callback {
   /** Serialization name, registered with `tf.serialization` when the package is imported. */
-  static className = 'GradientMonitor';
+  static className = 'tfjs-gala.GradientMonitor';
 
   /** `'training'` (default) or `'probe'`; see {@link GradientSource}. */
   readonly source: GradientSource;
@@ -129,6 +135,7 @@ export class GradientMonitor extends tfl.Callback {
 
   constructor(args: GradientMonitorArgs = {}) {
     super();
+    bindCallbackMethods(this);
     this.options = checkOptions(args);
     const options = this.options;
     this.probe = options.probe;
@@ -166,13 +173,15 @@ export class GradientMonitor extends tfl.Callback {
   /**
    * Called by `fit` before the first step: checks the model, the probe and the options against
    * it and, with `source: 'training'`, wraps the compiled loss to record the batches' gradients.
-   * @throws Error when the model is not a compiled single-output `[batch, numClasses]`
+   * @throws Error when `fit` set no model (the monitor was called through a `tf.CustomCallback`;
+   *   the message names the fix), the model is not a compiled single-output `[batch, numClasses]`
    *   classifier, the monitor holds results for another numClasses (call
    *   {@link GradientMonitor.reset}), `classCounts` / `classNames` do not have numClasses entries,
    *   `source` is `'probe'` without a probe, or the probe does not fit the model.
    */
   override async onTrainBegin(): Promise<void> {
     this.endRun(); // a previous fit that threw never reached onTrainEnd
+    if (this.model == null) throw missingModelError(MONITOR);
     const head = findHead(this.model, this.modelOutput);
     const c = head.numClasses;
     if (this.numClasses != null && this.numClasses !== c) {

@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
+import { checkKnownKeys } from '../../core/known_keys';
+import { describeValue } from '../../core/labels';
 import { checkBoolean, checkInteger, checkNumberArray, checkOneOf } from '../../core/validate';
 import { argumentName, MONITOR } from './errors';
 import { DEFAULT_CONTAINER, isSurfaceInfo, type SurfaceInfo, type TfvisContainer, type TfvisLike } from './live_display';
@@ -68,17 +70,14 @@ const OPTION_NAMES = ['source', 'probe', 'batchSize', 'modelOutput', 'classCount
 
 /**
  * Checks the constructor's options and fills in the defaults.
- * @throws Error naming the first invalid option, the value received and what is allowed.
+ * @throws Error naming the first invalid option, the value received and what is allowed; an
+ *   unknown option names the closest allowed one (did you mean) and lists them all.
  */
 export function checkOptions(args: GradientMonitorArgs): MonitorOptions {
-  if (args == null || typeof args !== 'object') {
-    throw new Error(`${MONITOR}: args must be an object like {probe: {xs, ys}}; received ${String(args)}.`);
+  if (args == null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new Error(`${MONITOR}: args must be an object like {probe: {xs, ys}}; received ${describeValue(args)}.`);
   }
-  for (const key of Object.keys(args)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new Error(`${MONITOR}: each option must be one of ${OPTION_NAMES.join(', ')}; received unknown option '${key}'.`);
-    }
-  }
+  checkKnownKeys(MONITOR, args, OPTION_NAMES);
   return {
     probe: args.probe == null ? null : checkProbeTypes(args.probe),
     source: checkOneOf(argumentName('source'), args.source ?? 'training', ['training', 'probe'] as const),

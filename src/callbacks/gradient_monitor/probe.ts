@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import { toOneHot } from '../../core/labels';
+import { describeValue, labelLayout, oneHotView } from '../../core/labels';
 import { predictionsToLogits } from '../../core/logits';
+import { checkKnownKeys } from '../../core/known_keys';
 import { argumentName, MONITOR } from './errors';
 import { classVectorSimilaritySums, gradientMatrix, statisticsFromMatrix, toRows, type GradientStatistics } from './gradient_statistics';
 import { compiledLoss, denseLogits, type ClassifierHead } from './model_head';
@@ -33,27 +34,33 @@ export interface ProbeMeasurement {
 }
 
 /**
- * Checks that `probe` holds tensors (of the tfjs instance this package uses).
- * @throws Error naming `probe` and describing what was received.
+ * Checks that `probe` is `{xs, ys}` holding live tensors (of the tfjs instance this package uses).
+ * @throws Error naming the part at fault (`probe`, `probe.xs`, `probe.xs[1]`, `probe.ys`) and
+ *   what was received, e.g. `GradientMonitor: probe.ys must be a tf.Tensor ...; received an
+ *   array of length 4.`
  */
 export function checkProbeTypes(probe: ProbeSet): ProbeSet {
-  const xs = (probe as Partial<ProbeSet> | null)?.xs;
-  const ys = (probe as Partial<ProbeSet> | null)?.ys;
+  if (probe == null || typeof probe !== 'object' || Array.isArray(probe) || probe instanceof tf.Tensor) {
+    throw new Error(`${MONITOR}: probe must be {xs: Tensor | Tensor[], ys: Tensor}; received ${describeValue(probe)}.`);
+  }
+  checkKnownKeys(MONITOR + ': probe', probe, ['xs', 'ys']);
+  const { xs, ys } = probe as Partial<ProbeSet>;
   const inputs = Array.isArray(xs) ? xs : [xs];
-  if (typeof probe !== 'object' || !(ys instanceof tf.Tensor) || inputs.length === 0 || !inputs.every((x) => x instanceof tf.Tensor)) {
+  if (Array.isArray(xs) && (xs.length === 0 || !xs.every((x) => x instanceof tf.Tensor))) {
+    // An array that is not a list of tensors is most often data as nested arrays.
+    const bad = xs.findIndex((x) => !(x instanceof tf.Tensor));
     throw new Error(
-      `${MONITOR}: probe must be {xs: Tensor | Tensor[], ys: Tensor} (tensors of the tfjs instance this package uses); ` +
-        `received ${describeProbe(probe)}.`,
+      `${MONITOR}: probe.xs must be a tf.Tensor, or an array of tf.Tensors (one per model input; convert arrays with tf.tensor()); ` +
+        `received ${xs.length === 0 ? 'an empty array' : `an array whose entry ${bad} is ${describeValue(xs[bad])}`}.`,
     );
   }
+  if (!(inputs[0] instanceof tf.Tensor)) {
+    throw new Error(`${MONITOR}: probe.xs must be a tf.Tensor (convert arrays with tf.tensor()); received ${describeValue(xs)}.`);
+  }
+  if (!(ys instanceof tf.Tensor)) {
+    throw new Error(`${MONITOR}: probe.ys must be a tf.Tensor (convert arrays with tf.tensor()); received ${describeValue(ys)}.`);
+  }
   return { xs, ys } as ProbeSet;
-}
-
-function describeProbe(probe: unknown): string {
-  if (probe == null || typeof probe !== 'object') return String(probe);
-  return `{${Object.entries(probe as object)
-    .map(([k, v]) => `${k}: ${v instanceof tf.Tensor ? `Tensor[${v.shape.join(', ')}]` : typeof v}`)
-    .join(', ')}}`;
 }
 
 /**
@@ -87,7 +94,7 @@ export function checkProbeShapes(probe: ProbeSet, head: ClassifierHead): void {
         `received xs [${inputs.map((x) => x.shape[0]).join(', ')}] and ys ${probe.ys.shape[0]}.`,
     );
   }
-  tf.dispose(toOneHot(probe.ys, head.numClasses, argumentName('probe.ys'))); // throws on another layout
+  labelLayout(probe.ys, head.numClasses, argumentName('probe.ys')); // throws on another layout; makes no tensor
 }
 
 /**
@@ -111,7 +118,7 @@ export async function measureProbe(
   const loss = withGradients ? probeLoss(head.compiled) : null;
   try {
     const tensors = tf.tidy(() => {
-      const oneHot = toOneHot(probe.ys, c, argumentName('probe.ys'));
+      const oneHot = oneHotView(probe.ys, c, argumentName('probe.ys')); // may be probe.ys: never disposed here
       const out: { samples: tf.Tensor; similarity?: tf.Tensor; matrix?: tf.Tensor } = { samples: tf.sum(oneHot, 0) };
       let logits: tf.Tensor2D | null = null;
       if (features != null) {

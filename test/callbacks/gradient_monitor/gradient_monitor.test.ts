@@ -334,7 +334,7 @@ describe('GradientMonitor results', () => {
     await model.fit(dataXs(), dataOneHot(), { ...FIT, callbacks: [monitor] });
     const json = JSON.parse(JSON.stringify(monitor.toJSON()));
     expect(json.history).toEqual(monitor.history);
-    expect(json.className).toBe('GradientMonitor');
+    expect(json.className).toBe(GradientMonitor.className);
     expect(json.numClasses).toBe(3);
     expect(json.cumulative.negative).toHaveLength(3);
     expect(monitor.history.map((r) => r.epoch)).toEqual([0, 1, 2]);
@@ -474,7 +474,7 @@ describe('GradientMonitor config', () => {
 
   it('is registered with tf.serialization under its className', () => {
     const map = tf.serialization.SerializationMap.getMap().classNameMap;
-    expect(map.GradientMonitor[0]).toBe(GradientMonitor);
+    expect(map[GradientMonitor.className][0]).toBe(GradientMonitor);
   });
 });
 
@@ -488,10 +488,19 @@ describe('GradientMonitor errors', () => {
     ['classCounts', { classCounts: [3, -1] }, /^GradientMonitor: classCounts must be an array.* finite numbers >= 0; received \[3, -1\]/],
     ['classNames', { classNames: [1, 2] as never }, /^GradientMonitor: classNames must be an array of strings/],
     ['outputDir', { outputDir: '' }, /^GradientMonitor: outputDir must be a non-empty folder path; received ""\.$/],
-    ['probe', { probe: { xs: [[1, 2]] } as never }, /^GradientMonitor: probe must be \{xs: Tensor \| Tensor\[\], ys: Tensor\}/],
+    ['probe (a tensor)', { probe: tf.zeros([2]) as never }, /^GradientMonitor: probe must be \{xs: Tensor \| Tensor\[\], ys: Tensor\}; received Tensor\[2\] float32\.$/],
+    ['probe.xs (nested arrays)', { probe: { xs: [[1, 2]], ys: tf.zeros([1]) } as never }, /^GradientMonitor: probe\.xs must be a tf\.Tensor, or an array of tf\.Tensors .*; received an array whose entry 0 is an array of length 2\.$/],
+    ['probe.xs (a string)', { probe: { xs: 'images.png', ys: tf.zeros([1]) } as never }, /^GradientMonitor: probe\.xs must be a tf\.Tensor \(convert arrays with tf\.tensor\(\)\); received the string "images\.png"\.$/],
+    ['probe.xs (missing)', { probe: { ys: tf.zeros([1]) } as never }, /^GradientMonitor: probe\.xs must be a tf\.Tensor .*; received undefined\.$/],
+    ['probe.ys (an array)', { probe: { xs: tf.zeros([2, 3]), ys: [0, 1] } as never }, /^GradientMonitor: probe\.ys must be a tf\.Tensor \(convert arrays with tf\.tensor\(\)\); received an array of length 2\.$/],
+    ['probe.ys (a string)', { probe: { xs: tf.zeros([2, 3]), ys: 'labels' } as never }, /^GradientMonitor: probe\.ys must be a tf\.Tensor .*; received the string "labels"\.$/],
+    ['probe key', { probe: { x: tf.zeros([2, 3]), ys: tf.zeros([2]) } as never }, /^GradientMonitor: probe: unknown argument 'x' \(did you mean 'xs'\?\); allowed: xs, ys\.$/],
     ['tfvis', { tfvis: {} as never }, /^GradientMonitor: tfvis must be the @tensorflow\/tfjs-vis module/],
     ['container', { container: 'main' as never }, /^GradientMonitor: container must be a tfjs-vis surface \{name, tab\} or an HTML element; received "main"\.$/],
-    ['an unknown option', { outDir: 'x' } as never, /^GradientMonitor: each option must be one of source, probe, .*; received unknown option 'outDir'\.$/],
+    ['an unknown option', { outDir: 'x' } as never, /^GradientMonitor: unknown argument 'outDir'; allowed: source, probe, batchSize, modelOutput, classCounts, classNames, outputDir, svg, tfvis, container\.$/],
+    ['a misspelt option', { outputdir: 'x' } as never, /^GradientMonitor: unknown argument 'outputdir' \(did you mean 'outputDir'\?\)/],
+    ['another misspelt option', { classcount: [1, 2] } as never, /^GradientMonitor: unknown argument 'classcount' \(did you mean 'classCounts'\?\)/],
+    ['args (an array)', [] as never, /^GradientMonitor: args must be an object like \{probe: \{xs, ys\}\}; received an array of length 0\.$/],
   ])('rejects a bad %s', (_name, args, message) => {
     expect(() => new GradientMonitor(args)).toThrow(message);
   });
