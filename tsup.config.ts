@@ -10,7 +10,10 @@ const tfjsPackages = [
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-node-gpu',
   '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
 ];
+// Optional peers of the Node-only entry point, loaded with dynamic imports when used.
+const nodeOnlyPackages = ['webgpu', '@sparticuz/chromium'];
 
 // For the <script> bundle, every tfjs import reads the page's global `tf` (the union bundle
 // `@tensorflow/tfjs` exposes core and layers on it), or ml5's bundled copy (`ml5.tf`), so the
@@ -46,6 +49,15 @@ export default defineConfig(() => {
       entry: { index: 'src/index.ts' },
       format: ['esm', 'cjs'],
       dts: true,
+    },
+    {
+      // `tfjs-gala/node`: WebGPU in Node through Dawn; never part of the browser bundle.
+      ...shared,
+      entry: { node: 'src/node/webgpu.ts' },
+      format: ['esm', 'cjs'],
+      dts: true,
+      platform: 'node',
+      external: [...tfjsPackages, ...nodeOnlyPackages],
     },
     {
       ...shared,
