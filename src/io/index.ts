@@ -5,4 +5,13 @@
  * @module Save and load
  */
 export { fileSystem, FILE_SCHEME } from './file_system';
-export { TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss } from './save_load';
+export {
+  TRAINING_CONFIG_KEY,
+  lossMarker,
+  type SerializedLoss,
+  installSaveLoadHooks,
+  uninstallSaveLoadHooks,
+  areSaveLoadHooksInstalled,
+  SAVE_LOAD_HOOKS,
+} from './save_load';
+export { loadLayersModelWithoutTraining } from './load_without_training';

@@ -4,206 +4,301 @@
  *
  * Stock tfjs-layers 4.22 writes a function loss as `loss: {}` (and throws "Serialization of
  * non-string loss" for a callable object with fields), and a loaded model then cannot train.
- * There is no public hook, so at import this module wraps
- * `LayersModel.prototype.getTrainingConfig` and `loadTrainingConfig`:
+ * There is no public hook, so at import this module wraps three methods of
+ * `LayersModel.prototype`:
  *
- * - save: each loss of this package is written as a marker string in `trainingConfig.loss`
- *   (the stock loader fails on it with a message that says to import tfjs-gala) and in full,
- *   `{class_name, config, state}`, under the extra key `trainingConfig.tfjs_gala`, which
- *   survives the JSON round trip of every IO handler.
- * - load: the stock `loadTrainingConfig` runs as usual (it deserializes the optimizer and calls
- *   `compile`); the `compile` call is intercepted once to pass the rebuilt losses instead of
- *   the markers. The optimizer weights are then restored by the stock loader.
+ * - `save`: first reads each package loss's state with `await loss.getStateAsync()` when the
+ *   loss has it (no synchronous device read, which is fragile on webgpu), then runs the stock save.
+ * - `getTrainingConfig` (called by the stock save): each package loss is written as a marker
+ *   string in `trainingConfig.loss` (the stock loader fails on it with a message that says to
+ *   import tfjs-gala) and in full, `{class_name, config, state}`, under the extra key
+ *   `trainingConfig.tfjs_gala`, which survives the JSON round trip of every IO handler. The state
+ *   is the one `save` read, or `getState()`.
+ * - `loadTrainingConfig`: the stock loader runs as usual (it deserializes the optimizer and
+ *   calls `compile`); the `compile` call is intercepted once to pass the rebuilt losses instead
+ *   of the markers. The optimizer weights are then restored by the stock loader. A missing or
+ *   damaged entry is an error naming the field (see `saved_losses.ts`).
+ *
+ * The wrappers are installed once per tfjs-layers instance, whatever the number of copies of
+ * this package in the process (an ESM and a CommonJS build, say): the record of what was
+ * replaced lives on the prototype under `Symbol.for('tfjs-gala.saveLoadHooks')`, which every
+ * copy finds, and {@link uninstallSaveLoadHooks} puts the stock methods back.
  *
  * Models compiled with any other loss are saved and loaded exactly as before.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-/** Key under which the package stores its losses in `trainingConfig`. */
-export const TRAINING_CONFIG_KEY = 'tfjs_gala';
-/** Version of the stored format. */
-export const TRAINING_CONFIG_FORMAT = 1;
+import { installLegacyClassNames } from './legacy_class_names';
+import {
+  TRAINING_CONFIG_FORMAT,
+  TRAINING_CONFIG_KEY,
+  blockPath,
+  checkStoredLosses,
+  disposeAll,
+  isSerializableLoss,
+  lossEntries,
+  lossMarker,
+  markerClassName,
+  packageLosses,
+  restoreLoss,
+  savedModelError,
+  serializeLoss,
+  show,
+  type LossSpec,
+  type SerializableLoss,
+  type SerializedLoss,
+  type StoredLosses,
+} from './saved_losses';
 
-/** A package loss as stored in a training config. */
-export interface SerializedLoss {
-  /** The loss's registered `className`, e.g. `'GalaLoss'` (snake_case key, as in tfjs's own configs). */
-  class_name: string;
-  /** The loss's `getConfig()`: its constructor arguments, so `fromConfig` is `new Cls(config)`. */
-  config: tf.serialization.ConfigDict;
-  /**
-   * The loss's `getState()` when it has one (a {@link GalaState} for {@link GalaLoss}),
-   * handed to `setState` on load; absent for stateless losses.
-   */
-  state?: unknown;
+export { TRAINING_CONFIG_FORMAT, TRAINING_CONFIG_KEY, lossMarker, type SerializedLoss };
+
+/** Where the installed hooks are recorded on `LayersModel.prototype` (shared by every copy of the package). */
+export const SAVE_LOAD_HOOKS = Symbol.for('tfjs-gala.saveLoadHooks');
+
+const METHODS = ['save', 'getTrainingConfig', 'loadTrainingConfig'] as const;
+type Method = (typeof METHODS)[number];
+type AnyMethod = (this: unknown, ...args: never[]) => unknown;
+
+/** What {@link installSaveLoadHooks} records on the prototype, for {@link uninstallSaveLoadHooks}. */
+interface HookRecord {
+  /** Layout of this record; a copy that does not know it leaves the hooks alone. */
+  readonly layout: 1;
+  /** The methods replaced, and whether each was the prototype's own property. */
+  readonly original: Readonly<Record<Method, { readonly fn: AnyMethod; readonly own: boolean }>>;
+  /** The wrappers installed. */
+  readonly installed: Readonly<Record<Method, AnyMethod>>;
 }
 
-interface StoredLosses {
-  format: number;
-  /** `'loss'` for a single loss, the output index for an array, the output name for a dict. */
-  losses: Record<string, SerializedLoss>;
+type Prototype = Record<string | symbol, unknown>;
+
+type ModelWithLoss = Omit<tfl.LayersModel, 'loss' | 'compile'> & {
+  loss: LossSpec;
+  compile(args: tfl.ModelCompileArgs): void;
+};
+
+function prototypeOf(modelClass: unknown): Prototype | undefined {
+  const proto = (modelClass as { prototype?: unknown } | null | undefined)?.prototype;
+  return proto != null && (typeof proto === 'object' || typeof proto === 'function') ? (proto as Prototype) : undefined;
 }
 
-/** What a package loss looks like from the outside (duck-typed: two builds of the package may coexist). */
-interface SerializableLoss {
-  (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor;
-  getConfig(): tf.serialization.ConfigDict;
-  getClassName(): string;
-  getState?(): unknown;
-  setState?(state: never): void;
+function recordOf(proto: Prototype | undefined): HookRecord | undefined {
+  return proto != null && Object.prototype.hasOwnProperty.call(proto, SAVE_LOAD_HOOKS) ? (proto[SAVE_LOAD_HOOKS] as HookRecord) : undefined;
 }
 
-type LossSpec = string | ((...args: never[]) => unknown) | LossSpec[] | { [outputName: string]: LossSpec };
-
-function isSerializableLoss(value: unknown): value is SerializableLoss {
-  return (
-    typeof value === 'function' &&
-    typeof (value as Partial<SerializableLoss>).getConfig === 'function' &&
-    typeof (value as Partial<SerializableLoss>).getClassName === 'function'
-  );
+/** Whether the save/load hooks (of any copy of the package) are installed on `modelClass` (default `tf.LayersModel`). */
+export function areSaveLoadHooksInstalled(modelClass: unknown = tfl.LayersModel): boolean {
+  return recordOf(prototypeOf(modelClass)) != null;
 }
-
-/** Marker written where tfjs expects a loss name; stock tfjs throws `Unknown loss <marker>`. */
-export function lossMarker(className: string): string {
-  // No '_': tfjs passes loss names through toCamelCase, which rewrites names that contain one.
-  return `${className} (saved by tfjs-gala: import 'tfjs-gala' before loading this model, to restore its loss)`;
-}
-
-function serializeLoss(loss: SerializableLoss): SerializedLoss {
-  const entry: SerializedLoss = { class_name: loss.getClassName(), config: loss.getConfig() };
-  if (typeof loss.getState === 'function') entry.state = loss.getState();
-  return entry;
-}
-
-function deserializeLoss(entry: SerializedLoss, where: string): SerializableLoss {
-  const registered = tf.serialization.SerializationMap.getMap().classNameMap[entry?.class_name];
-  if (registered == null) {
-    throw new Error(
-      `tfjs-gala: the saved model's loss ${where} is '${entry?.class_name}', which is not a registered class. ` +
-        'Import the module that defines it before tf.loadLayersModel.',
-    );
-  }
-  const [cls, fromConfig] = registered;
-  const loss: unknown = fromConfig(cls, entry.config);
-  if (!isSerializableLoss(loss)) {
-    throw new Error(`tfjs-gala: class '${entry.class_name}' did not build a callable loss.`);
-  }
-  if (entry.state !== undefined && typeof loss.setState === 'function') loss.setState(entry.state as never);
-  return loss;
-}
-
-/** Replaces package losses in a compile `loss` spec by marker strings, collecting them. */
-function replaceWithMarkers(spec: LossSpec, stored: Record<string, SerializedLoss>): LossSpec | null {
-  if (isSerializableLoss(spec)) {
-    stored.loss = serializeLoss(spec);
-    return lossMarker(spec.getClassName());
-  }
-  if (Array.isArray(spec)) {
-    if (!spec.some(isSerializableLoss)) return null;
-    return spec.map((entry, i) => {
-      if (!isSerializableLoss(entry)) return entry;
-      stored[String(i)] = serializeLoss(entry);
-      return lossMarker(entry.getClassName());
-    });
-  }
-  if (spec != null && typeof spec === 'object') {
-    const names = Object.keys(spec);
-    if (!names.some((n) => isSerializableLoss(spec[n]))) return null;
-    const out: Record<string, LossSpec> = {};
-    for (const n of names) {
-      const entry = spec[n];
-      if (isSerializableLoss(entry)) {
-        stored[n] = serializeLoss(entry);
-        out[n] = lossMarker(entry.getClassName());
-      } else {
-        out[n] = entry;
-      }
-    }
-    return out;
-  }
-  return null;
-}
-
-/** Rebuilds the compile `loss` spec from the stock (camel-cased) spec and the stored losses. */
-function restoreLosses(spec: unknown, stored: StoredLosses): unknown {
-  const losses = stored.losses ?? {};
-  if (typeof spec === 'string') return losses.loss ? deserializeLoss(losses.loss, '') : spec;
-  if (Array.isArray(spec)) return spec.map((entry, i) => (losses[String(i)] ? deserializeLoss(losses[String(i)], `of output ${i}`) : entry));
-  if (spec != null && typeof spec === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [n, entry] of Object.entries(spec)) out[n] = losses[n] ? deserializeLoss(losses[n], `of output '${n}'`) : entry;
-    return out;
-  }
-  return spec;
-}
-
-type ModelWithLoss = Omit<tfl.LayersModel, 'loss' | 'compile'> & { loss: LossSpec; compile(args: tfl.ModelCompileArgs): void };
-
-const installedOn = new WeakSet<object>();
 
 /**
- * Wraps the tfjs-layers methods that write and read `trainingConfig`. Called once at import.
+ * Installs the save/load hooks on `modelClass` (default: the `tf.LayersModel` of the tfjs-layers
+ * this package imports). Runs at import; does nothing when any copy of the package already
+ * installed them there. Needed only after {@link uninstallSaveLoadHooks}.
  * @throws Error when this version of tfjs-layers lacks the methods the package relies on, so a
  *   model is never saved with its loss silently dropped.
  */
-export function installTrainingConfigHooks(modelClass: unknown = tfl.LayersModel): void {
-  const proto = (modelClass as { prototype?: Record<string, unknown> } | undefined)?.prototype;
-  if (proto != null && installedOn.has(proto)) return;
-  const originalGet = proto?.getTrainingConfig;
-  const originalLoad = proto?.loadTrainingConfig;
-  if (typeof originalGet !== 'function' || typeof originalLoad !== 'function') {
+export function installSaveLoadHooks(modelClass: unknown = tfl.LayersModel): void {
+  const proto = prototypeOf(modelClass);
+  if (recordOf(proto) != null) return;
+  const missing = METHODS.filter((m) => typeof proto?.[m] !== 'function');
+  if (proto == null || missing.length > 0) {
     throw new Error(
-      'tfjs-gala: this @tensorflow/tfjs-layers has no LayersModel.prototype.getTrainingConfig/loadTrainingConfig, ' +
-        'which tfjs-gala needs to save and load its losses (tested with tfjs-layers 4.22). ' +
-        `Found tfjs-layers ${tfl.version_layers ?? 'unknown version'}.`,
+      `installSaveLoadHooks: modelClass must have LayersModel.prototype.${METHODS.join('/')}, which tfjs-gala wraps to save ` +
+        `and load its losses (tested with tfjs-layers 4.22); received ${proto == null ? 'no prototype' : `one without ${missing.join(', ')}`} ` +
+        `(tfjs-layers ${tfl.version_layers ?? 'unknown version'} is installed).`,
     );
   }
+  const fns = Object.fromEntries(METHODS.map((m) => [m, proto[m] as AnyMethod])) as Record<Method, AnyMethod>;
+  const installed = makeHooks(fns);
+  const record: HookRecord = {
+    layout: 1,
+    original: Object.fromEntries(
+      METHODS.map((m) => [m, { fn: fns[m], own: Object.prototype.hasOwnProperty.call(proto, m) }]),
+    ) as HookRecord['original'],
+    installed,
+  };
+  for (const m of METHODS) {
+    Object.defineProperty(proto, m, { value: installed[m], writable: true, configurable: true, enumerable: false });
+  }
+  Object.defineProperty(proto, SAVE_LOAD_HOOKS, { value: record, configurable: true, enumerable: false, writable: false });
+}
 
-  proto!.getTrainingConfig = function getTrainingConfig(this: ModelWithLoss) {
+/**
+ * Removes the save/load hooks from `modelClass` (default `tf.LayersModel`), whichever copy of
+ * the package installed them, and puts tfjs's own methods back: models then save and load as
+ * with stock tfjs (a package loss is written as `loss: {}` again). {@link installSaveLoadHooks}
+ * installs them again. Class registrations stay.
+ * @returns whether hooks were installed (and are now removed).
+ * @throws Error when a method was replaced again after the hooks were installed (another
+ *   wrapper sits on top of them): nothing is changed then.
+ */
+export function uninstallSaveLoadHooks(modelClass: unknown = tfl.LayersModel): boolean {
+  const proto = prototypeOf(modelClass);
+  const record = recordOf(proto);
+  if (proto == null || record == null) return false;
+  if (record.layout !== 1) {
+    throw new Error(`uninstallSaveLoadHooks: the installed hooks must have record layout 1; received layout ${show(record.layout)} (installed by a newer tfjs-gala).`);
+  }
+  const replaced = METHODS.filter((m) => proto[m] !== record.installed[m]);
+  if (replaced.length > 0) {
+    throw new Error(
+      `uninstallSaveLoadHooks: LayersModel.prototype.${replaced.join(', ')} must still be tfjs-gala's hook; received ` +
+        'another function, installed after it. Remove that wrapper first.',
+    );
+  }
+  for (const m of METHODS) {
+    const { fn, own } = record.original[m];
+    if (own) Object.defineProperty(proto, m, { value: fn, writable: true, configurable: true, enumerable: false });
+    else delete proto[m];
+  }
+  delete proto[SAVE_LOAD_HOOKS];
+  return true;
+}
+
+/** States read by the `save` hook (awaited), for the `getTrainingConfig` call inside the same save. */
+const statesReadForSave = new WeakMap<object, ReadonlyMap<unknown, unknown>>();
+
+function makeHooks(original: Record<Method, AnyMethod>): Record<Method, AnyMethod> {
+  const originalSave = original.save as (this: unknown, handler: unknown, config?: tf.io.SaveConfig) => Promise<unknown>;
+  const originalGet = original.getTrainingConfig as (this: unknown) => Record<string, unknown>;
+  const originalLoad = original.loadTrainingConfig as (this: unknown, config: unknown) => unknown;
+
+  async function save(this: ModelWithLoss, handlerOrURL: unknown, config?: tf.io.SaveConfig): Promise<unknown> {
+    const asyncLosses = config?.includeOptimizer && this.optimizer != null ? packageLosses(this.loss).filter((l) => typeof l.getStateAsync === 'function') : [];
+    if (asyncLosses.length === 0) return originalSave.call(this, handlerOrURL, config);
+    const read = await Promise.all(asyncLosses.map((loss) => loss.getStateAsync!()));
+    const states = new Map<unknown, unknown>(asyncLosses.map((loss, i) => [loss, read[i]]));
+    statesReadForSave.set(this, states);
+    try {
+      return await originalSave.call(this, handlerOrURL, config);
+    } finally {
+      if (statesReadForSave.get(this) === states) statesReadForSave.delete(this);
+    }
+  }
+
+  function getTrainingConfig(this: ModelWithLoss): Record<string, unknown> {
     const stored: Record<string, SerializedLoss> = {};
-    const markers = replaceWithMarkers(this.loss, stored);
-    if (markers === null) return (originalGet as () => unknown).call(this);
+    const markers = replaceWithMarkers(this.loss, stored, statesReadForSave.get(this));
+    if (markers === null) return originalGet.call(this);
     const loss = this.loss;
     // Let the stock code serialize optimizer and metrics around marker strings.
     this.loss = markers;
     let config: Record<string, unknown>;
     try {
-      config = (originalGet as () => Record<string, unknown>).call(this);
+      config = originalGet.call(this);
     } finally {
       this.loss = loss;
     }
     const block: StoredLosses = { format: TRAINING_CONFIG_FORMAT, losses: stored };
     return { ...config, [TRAINING_CONFIG_KEY]: block };
-  };
+  }
 
-  proto!.loadTrainingConfig = function loadTrainingConfig(this: ModelWithLoss, trainingConfig: Record<string, unknown>) {
-    const block = trainingConfig?.[TRAINING_CONFIG_KEY] as StoredLosses | undefined;
-    if (block == null) return (originalLoad as (c: unknown) => unknown).call(this, trainingConfig);
-    if (block.format !== TRAINING_CONFIG_FORMAT) {
-      throw new Error(`tfjs-gala: saved training config has format ${block.format}; this version reads format ${TRAINING_CONFIG_FORMAT}.`);
+  function loadTrainingConfig(this: ModelWithLoss, trainingConfig: Record<string, unknown>): unknown {
+    const rawBlock = trainingConfig?.[TRAINING_CONFIG_KEY];
+    if (rawBlock == null) {
+      checkNoOrphanMarkers(trainingConfig?.loss);
+      return originalLoad.call(this, trainingConfig);
     }
+    const block = checkStoredLosses(rawBlock);
     let restored: unknown = undefined;
     let compiled = false;
     // Intercept the one compile call the stock loader makes; everything else stays stock.
     this.compile = (args: tfl.ModelCompileArgs) => {
       delete (this as { compile?: unknown }).compile;
-      restored = restoreLosses(args.loss, block);
+      try {
+        restored = restoreLosses(args.loss, block);
+      } catch (err) {
+        // Nobody else holds the optimizer the stock loader just built for this compile.
+        if (args.optimizer != null && typeof args.optimizer === 'object') args.optimizer.dispose();
+        throw err;
+      }
       compiled = true;
       this.compile({ ...args, loss: restored as tfl.ModelCompileArgs['loss'] });
     };
     try {
-      (originalLoad as (c: unknown) => unknown).call(this, trainingConfig);
+      originalLoad.call(this, trainingConfig);
     } finally {
       delete (this as { compile?: unknown }).compile;
     }
-    if (!compiled || this.loss !== restored) {
-      throw new Error(
-        'tfjs-gala: loading the training config did not compile the model with the saved loss; ' +
-          'this tfjs-layers version loads training configs differently (tested with 4.22).',
-      );
-    }
-  };
-  installedOn.add(proto as object);
+    if (compiled && this.loss === restored) return undefined;
+    // A hook of an older copy of the package (installed without the shared record) below this
+    // one may have restored the losses itself.
+    if (!compiled && packageLosses(this.loss).length > 0 && !lossEntries(this.loss).some(([, v]) => markerClassName(v) != null)) return undefined;
+    throw new Error(
+      'tf.loadLayersModel: loading the training config must compile the model with the losses saved in ' +
+        `trainingConfig.${TRAINING_CONFIG_KEY}; received a model ${compiled ? 'compiled with other losses' : 'that was not compiled'} ` +
+        `(tfjs-layers ${tfl.version_layers} loads training configs differently from 4.22, which tfjs-gala was tested with).`,
+    );
+  }
+
+  return { save, getTrainingConfig, loadTrainingConfig } as unknown as Record<Method, AnyMethod>;
 }
 
-installTrainingConfigHooks();
+/** Replaces package losses in a compile `loss` spec by marker strings, collecting them. */
+function replaceWithMarkers(spec: LossSpec, stored: Record<string, SerializedLoss>, states?: ReadonlyMap<unknown, unknown>): LossSpec | null {
+  if (isSerializableLoss(spec)) {
+    stored.loss = serializeLoss(spec, states);
+    return lossMarker(spec.getClassName());
+  }
+  if (packageLosses(spec).length === 0) return null;
+  const replace = (key: string, entry: LossSpec): LossSpec => {
+    if (!isSerializableLoss(entry)) return entry;
+    stored[key] = serializeLoss(entry, states);
+    return lossMarker(entry.getClassName());
+  };
+  if (Array.isArray(spec)) return spec.map((entry, i) => replace(String(i), entry));
+  const out: Record<string, LossSpec> = {};
+  for (const [name, entry] of Object.entries(spec as Record<string, LossSpec>)) out[name] = replace(name, entry);
+  return out;
+}
+
+/** Rebuilds the compile `loss` spec from the stock (camel-cased) spec and the stored losses. */
+function restoreLosses(spec: unknown, block: StoredLosses): unknown {
+  const built: SerializableLoss[] = [];
+  const restore = (key: string, value: unknown, where: string): unknown => {
+    if (Object.prototype.hasOwnProperty.call(block.losses, key)) {
+      const loss = restoreLoss(block.losses[key], key);
+      built.push(loss);
+      return loss;
+    }
+    const className = markerClassName(value);
+    if (className != null) {
+      throw savedModelError(
+        blockPath(key),
+        `present: trainingConfig.loss${where} names a loss saved by tfjs-gala (${className}), whose class, config and state are stored there`,
+        `a ${TRAINING_CONFIG_KEY} entry without it`,
+      );
+    }
+    return value;
+  };
+  try {
+    if (Array.isArray(spec)) return spec.map((entry, i) => restore(String(i), entry, `[${i}]`));
+    if (spec != null && typeof spec === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [name, entry] of Object.entries(spec)) out[name] = restore(name, entry, `.${name}`);
+      return out;
+    }
+    return restore('loss', spec, '');
+  } catch (err) {
+    disposeAll(built);
+    throw err;
+  }
+}
+
+/** A training config that names a package loss but lost the block that holds it. */
+function checkNoOrphanMarkers(loss: unknown): void {
+  const names = lossEntries(loss)
+    .map(([, value]) => markerClassName(value))
+    .filter((name): name is string => name != null);
+  if (names.length === 0) return;
+  throw savedModelError(
+    blockPath(),
+    `present: trainingConfig.loss names ${names.length === 1 ? 'a loss' : 'losses'} saved by tfjs-gala (${[...new Set(names)].join(', ')}), ` +
+      'whose class, config and state are stored there',
+    'a training config without it (removed by hand, or by a tool that drops unknown keys); tfjs-gala is imported, it has nothing to restore the loss from',
+  );
+}
+
+installSaveLoadHooks();
+installLegacyClassNames();
