@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { checkPositiveClassArray, normalise } from '../core/class_frequencies';
+import { checkKnownKeys } from '../core/known_keys';
 import { formatShape } from '../core/shapes';
 import { checkBoolean, checkOneOf } from '../core/validate';
 import {
@@ -27,6 +28,29 @@ type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
 export type RebalanceMode = 'transductive' | 'calibrated';
 
 const MODES: readonly RebalanceMode[] = ['transductive', 'calibrated'];
+
+/** Layers created without a name so far in this process: default names are `prediction_rebalance_<n>`. */
+let defaultNameCount = 0;
+
+/**
+ * Constructor keys: the layer's own, those of every tfjs layer, and `customObjects`, which
+ * tfjs adds to the config when it deserializes a saved model.
+ */
+const ARGUMENTS = [
+  'mode',
+  'tau',
+  'fromLogits',
+  'classPriors',
+  'name',
+  'trainable',
+  'inputShape',
+  'batchInputShape',
+  'batchSize',
+  'dtype',
+  'inputDType',
+  'weights',
+  'customObjects',
+];
 
 /** Constructor arguments of {@link PredictionRebalance}; `getConfig()` returns the same keys. */
 export interface PredictionRebalanceArgs extends LayerArgs {
@@ -143,8 +167,12 @@ const MASS_WEIGHT = 'mass';
  * ```
  */
 export class PredictionRebalance extends tfl.layers.Layer {
-  /** Serialization name, registered with `tf.serialization` when the package is imported. */
-  static className = 'PredictionRebalance';
+  /**
+   * Serialization name, registered with `tf.serialization` when the package is imported. It is
+   * package-qualified, so tfjs's "Unknown layer" message names tfjs-gala. Layers created without
+   * a `name` are named `prediction_rebalance_1`, `prediction_rebalance_2`, ... (as in Keras).
+   */
+  static className = 'tfjs-gala.PredictionRebalance';
 
   /** `'transductive'` or `'calibrated'`; see {@link RebalanceMode}. */
   readonly mode: RebalanceMode;
@@ -170,10 +198,17 @@ export class PredictionRebalance extends tfl.layers.Layer {
   }
 
   constructor(args: PredictionRebalanceArgs) {
-    super(args);
     const where = 'PredictionRebalance';
-    const classPriors = args?.classPriors ?? null;
-    this.mode = checkOneOf(`${where}: mode`, args?.mode ?? (classPriors === null ? undefined : 'calibrated'), MODES);
+    args ??= {};
+    if (typeof args !== 'object' || Array.isArray(args)) {
+      throw new Error(`${where}: args must be an object like {mode: 'calibrated'}; received ${describeValue(args)}.`);
+    }
+    checkKnownKeys(where, Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)), ARGUMENTS);
+    // tfjs would derive the default name from the qualified className
+    // ('tfjs-gala._prediction_rebalance_tfjs-gala.PredictionRebalance1'); Keras's form reads better.
+    super({ ...args, name: args.name ?? `prediction_rebalance_${++defaultNameCount}` });
+    const classPriors = args.classPriors ?? null;
+    this.mode = checkOneOf(`${where}: mode`, args.mode ?? (classPriors === null ? undefined : 'calibrated'), MODES);
     this.tau = checkTau(args.tau ?? DEFAULT_TAU, `${where}: tau`);
     this.fromLogits = checkBoolean(`${where}: fromLogits`, args.fromLogits ?? true);
     if (classPriors !== null && this.mode !== 'calibrated') {

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
 import { checkPositiveClassArray, logs } from '../core/class_frequencies';
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
+import { predictionsToLogits } from '../core/logits';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean } from '../core/validate';
 
@@ -39,11 +41,17 @@ export interface BalancedSoftmaxLossArgs {
  * model.compile({ optimizer: 'adam', loss: balancedSoftmaxLoss({ classCounts: [500, 120, 9] }) });
  * ```
  *
- * @throws Error on invalid arguments (naming the argument, the value and what is allowed), on a
- *   `yPred` that is not `[batch, numClasses]`, and on labels of another layout or batch size.
+ * Like every loss of the package (see {@link ClassificationLoss}): label rows that are not a
+ * valid class get zero loss and zero gradient (training rows with them are counted and reported
+ * with `console.warn`), and the function is named `balanced_softmax_loss`, so listing the loss in `metrics` too
+ * keeps tfjs's `loss` / `val_loss` entries.
+ *
+ * @throws Error on invalid or unknown arguments (naming the argument, the value and what is
+ *   allowed), on a `yTrue` or `yPred` that is not a numeric tensor, on a `yPred` that is not
+ *   `[batch, numClasses]`, and on labels of another layout or batch size.
  */
-export class BalancedSoftmaxLoss extends CallableLoss {
-  static override className = 'BalancedSoftmaxLoss';
+export class BalancedSoftmaxLoss extends ClassificationLoss {
+  static override className = 'tfjs-gala.BalancedSoftmaxLoss';
 
   /** Training samples per class n_j (a copy; each > 0). */
   readonly classCounts: readonly number[];
@@ -56,15 +64,21 @@ export class BalancedSoftmaxLoss extends CallableLoss {
   constructor(args: BalancedSoftmaxLossArgs) {
     super();
     const merged = resolveArgs('BalancedSoftmaxLoss', args, { fromLogits: true }, '{classCounts: [500, 120, 9]}');
+    checkKnownKeys('BalancedSoftmaxLoss', merged, ['classCounts', 'fromLogits']);
     this.classCounts = checkPositiveClassArray('BalancedSoftmaxLoss: classCounts', merged.classCounts);
     this.fromLogits = checkBoolean('BalancedSoftmaxLoss: fromLogits', merged.fromLogits);
     this.numClasses = this.classCounts.length;
     this.logCounts = logs(this.classCounts);
   }
 
-  /** See the class docs. Returns per-sample losses `[batch]`. */
-  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    return shiftedSoftmaxCrossEntropy('BalancedSoftmaxLoss', yTrue, yPred, this.fromLogits, this.logCounts);
+  /** -log softmax(z + log n)_y per row (see the class docs). */
+  protected perSampleLosses({ labels, yPred }: LossBatch): tf.Tensor1D {
+    return shiftedSoftmaxCrossEntropy(labels().oneHot, predictionsToLogits(yPred, this.fromLogits), this.logCounts);
+  }
+
+  /** The length of `classCounts`. */
+  protected expectedNumClasses(): number {
+    return this.numClasses;
   }
 
   /** Constructor arguments, all defaults filled in. */

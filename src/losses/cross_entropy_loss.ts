@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
-import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
 import { predictionsToLogits } from '../core/logits';
-import { checkLossInputs, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { softmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean } from '../core/validate';
 
 /** Arguments of {@link CrossEntropyLoss} / {@link crossEntropyLoss}. */
@@ -19,6 +19,7 @@ export interface CrossEntropyLossArgs {
 }
 
 const DEFAULTS = { fromLogits: true };
+const ARGUMENTS = Object.keys(DEFAULTS);
 
 /**
  * Softmax cross-entropy, the baseline every long-tail method is measured against, as a loss
@@ -57,12 +58,18 @@ const DEFAULTS = { fromLogits: true };
  * await model.save('indexeddb://ce', { includeOptimizer: true }); // the loss is saved too
  * ```
  *
- * @throws Error on invalid arguments (`CrossEntropyLoss: fromLogits must be true or false;
- *   received ...`), on a `yPred` that is not `[batch, numClasses]` with numClasses >= 2, and on
- *   labels of another layout or batch size.
+ * Like every loss of the package (see {@link ClassificationLoss}): label rows that are not a
+ * valid class get zero loss and zero gradient (training rows with them are counted and reported
+ * with `console.warn`), and the function is named `cross_entropy_loss`, so listing the loss in `metrics` too
+ * keeps tfjs's `loss` / `val_loss` entries.
+ *
+ * @throws Error on invalid or unknown arguments (`CrossEntropyLoss: fromLogits must be true or
+ *   false; received ...`), on a `yTrue` or `yPred` that is not a numeric tensor, on a `yPred` that
+ *   is not `[batch, numClasses]` with numClasses >= 2, and on labels of another layout or batch
+ *   size.
  */
-export class CrossEntropyLoss extends CallableLoss {
-  static override className = 'CrossEntropyLoss';
+export class CrossEntropyLoss extends ClassificationLoss {
+  static override className = 'tfjs-gala.CrossEntropyLoss';
 
   /** Whether `yPred` is read as logits (true, default) or as probabilities (false). */
   readonly fromLogits: boolean;
@@ -70,16 +77,18 @@ export class CrossEntropyLoss extends CallableLoss {
   constructor(args?: CrossEntropyLossArgs) {
     super();
     const merged = resolveArgs('CrossEntropyLoss', args, DEFAULTS, '{fromLogits: true}');
+    checkKnownKeys('CrossEntropyLoss', merged, ARGUMENTS);
     this.fromLogits = checkBoolean('CrossEntropyLoss: fromLogits', merged.fromLogits);
   }
 
-  /** See the class docs. Returns per-sample losses `[batch]`. */
-  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    const c = checkLossInputs('CrossEntropyLoss', yTrue, yPred, null);
-    return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'CrossEntropyLoss: yTrue');
-      return softmaxCrossEntropy(oneHot, predictionsToLogits(yPred, this.fromLogits));
-    });
+  /** -log softmax(z)_y per row (see the class docs). */
+  protected perSampleLosses({ labels, yPred }: LossBatch): tf.Tensor1D {
+    return softmaxCrossEntropy(labels().oneHot, predictionsToLogits(yPred, this.fromLogits));
+  }
+
+  /** Any number of classes >= 2, read from `yPred`. */
+  protected expectedNumClasses(): null {
+    return null;
   }
 
   /** Constructor arguments, all defaults filled in. */

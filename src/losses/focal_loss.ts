@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
-import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
 import { PROBABILITY_FLOOR, predictionsToLogits } from '../core/logits';
-import { checkLossInputs } from './softmax_cross_entropy';
 import { checkBoolean, checkNumber, checkNumberArray } from '../core/validate';
 
 /** Arguments of {@link FocalLoss} / {@link focalLoss}. */
@@ -27,6 +26,7 @@ export interface FocalLossArgs {
 }
 
 const DEFAULTS = { gamma: 2, alpha: null as number | readonly number[] | null, fromLogits: true };
+const ARGUMENTS = Object.keys(DEFAULTS);
 
 /**
  * Focal loss, softmax (multi-class) form.
@@ -52,12 +52,18 @@ const DEFAULTS = { gamma: 2, alpha: null as number | readonly number[] | null, f
  * model.compile({ optimizer: 'adam', loss: focalLoss({ gamma: 2 }) });
  * ```
  *
- * @throws Error on invalid arguments (naming the argument, the value and what is allowed), on a
- *   `yPred` that is not `[batch, numClasses]`, on an `alpha` array whose length is not
- *   numClasses, and on labels of another layout or batch size.
+ * Like every loss of the package (see {@link ClassificationLoss}): label rows that are not a
+ * valid class get zero loss and zero gradient (training rows with them are counted and reported
+ * with `console.warn`), and the function is named `focal_loss`, so listing the loss in `metrics` too
+ * keeps tfjs's `loss` / `val_loss` entries.
+ *
+ * @throws Error on invalid or unknown arguments (naming the argument, the value and what is
+ *   allowed), on a `yTrue` or `yPred` that is not a numeric tensor, on a `yPred` that is not
+ *   `[batch, numClasses]`, on an `alpha` array whose length is not numClasses, and on labels of
+ *   another layout or batch size.
  */
-export class FocalLoss extends CallableLoss {
-  static override className = 'FocalLoss';
+export class FocalLoss extends ClassificationLoss {
+  static override className = 'tfjs-gala.FocalLoss';
 
   /** Focusing parameter gamma (>= 0; default 2; 0 gives cross-entropy). */
   readonly gamma: number;
@@ -69,6 +75,7 @@ export class FocalLoss extends CallableLoss {
   constructor(args?: FocalLossArgs) {
     super();
     const merged = resolveArgs('FocalLoss', args, DEFAULTS, '{gamma: 2}');
+    checkKnownKeys('FocalLoss', merged, ARGUMENTS);
     this.gamma = checkNumber('FocalLoss: gamma', merged.gamma, { min: 0 });
     const alpha = merged.alpha;
     if (alpha === null) this.alpha = null;
@@ -77,29 +84,31 @@ export class FocalLoss extends CallableLoss {
     this.fromLogits = checkBoolean('FocalLoss: fromLogits', merged.fromLogits);
   }
 
-  /** See the class docs. Returns per-sample losses `[batch]`. */
-  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    const c = checkLossInputs('FocalLoss', yTrue, yPred, null);
+  /** -alpha_y (1 - p_y)^gamma log p_y per row (see the class docs). */
+  protected perSampleLosses({ labels, yPred, numClasses }: LossBatch): tf.Tensor1D {
     const alpha = this.alpha;
-    if (Array.isArray(alpha) && alpha.length !== c) {
-      throw new Error(`FocalLoss: alpha must have one entry per class (${c}, from yPred); received ${alpha.length} entries.`);
+    if (Array.isArray(alpha) && alpha.length !== numClasses) {
+      throw new Error(`FocalLoss: alpha must have one entry per class (${numClasses}, from yPred); received ${alpha.length} entries.`);
     }
-    return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'FocalLoss: yTrue');
-      const logProbabilities = tf.logSoftmax(predictionsToLogits(yPred, this.fromLogits));
-      const logTarget = tf.sum(tf.mul(oneHot, logProbabilities), 1); // log p_y, [batch]
-      let losses: tf.Tensor = tf.neg(logTarget);
-      if (this.gamma !== 0) {
-        const rest = tf.sum(tf.mul(tf.sub(1, oneHot), tf.exp(logProbabilities)), 1); // 1 - p_y
-        losses = tf.mul(losses, tf.pow(tf.maximum(rest, PROBABILITY_FLOOR), this.gamma));
-      }
-      if (typeof alpha === 'number') {
-        losses = tf.mul(losses, alpha);
-      } else if (alpha !== null) {
-        losses = tf.mul(losses, tf.sum(tf.mul(oneHot, tf.tensor1d(alpha as number[])), 1));
-      }
-      return losses as tf.Tensor1D;
-    });
+    const oneHot = labels().oneHot;
+    const logProbabilities = tf.logSoftmax(predictionsToLogits(yPred, this.fromLogits));
+    const logTarget = tf.sum(tf.mul(oneHot, logProbabilities), 1); // log p_y, [batch] (0 for an invalid row)
+    let losses: tf.Tensor = tf.neg(logTarget);
+    if (this.gamma !== 0) {
+      const rest = tf.sum(tf.mul(tf.sub(1, oneHot), tf.exp(logProbabilities)), 1); // 1 - p_y
+      losses = tf.mul(losses, tf.pow(tf.maximum(rest, PROBABILITY_FLOOR), this.gamma));
+    }
+    if (typeof alpha === 'number') {
+      losses = tf.mul(losses, alpha);
+    } else if (alpha !== null) {
+      losses = tf.mul(losses, tf.sum(tf.mul(oneHot, tf.tensor1d(alpha as number[])), 1));
+    }
+    return losses as tf.Tensor1D;
+  }
+
+  /** Any number of classes >= 2, read from `yPred` (an `alpha` array must match it). */
+  protected expectedNumClasses(): null {
+    return null;
   }
 
   /** Constructor arguments, all defaults filled in. */

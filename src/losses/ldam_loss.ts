@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
-import { StatefulLoss } from './stateful_loss';
 import { checkPositiveClassArray } from '../core/class_frequencies';
 import type { ClassWeightedLoss } from '../core/class_weighted_loss';
-import { toOneHot } from '../core/labels';
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
 import { predictionsToLogits } from '../core/logits';
-import { checkLossInputs, softmaxCrossEntropy } from './softmax_cross_entropy';
+import { softmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean, checkNumber, checkNumberArray } from '../core/validate';
 
 /** Arguments of {@link LDAMLoss} / {@link ldamLoss}. */
@@ -32,6 +32,7 @@ export interface LDAMLossArgs {
 }
 
 const DEFAULTS = { maxMargin: 0.5, scale: 30, classWeights: null as readonly number[] | null, fromLogits: true };
+const ARGUMENTS = ['classCounts', ...Object.keys(DEFAULTS)];
 
 /**
  * Label-distribution-aware margin (LDAM) loss.
@@ -64,12 +65,18 @@ const DEFAULTS = { maxMargin: 0.5, scale: 30, classWeights: null as readonly num
  * model.compile({ optimizer: 'adam', loss });
  * ```
  *
- * @throws Error on invalid arguments (naming the argument, the value and what is allowed), on a
- *   `yPred` that is not `[batch, numClasses]`, on labels of another layout or batch size, and
- *   when called after {@link LDAMLoss.dispose}.
+ * Like every loss of the package (see {@link ClassificationLoss}): label rows that are not a
+ * valid class get zero loss and zero gradient (training rows with them are counted and reported
+ * with `console.warn`), and the function is named `ldam_loss`, so listing the loss in `metrics` too
+ * keeps tfjs's `loss` / `val_loss` entries.
+ *
+ * @throws Error on invalid or unknown arguments (naming the argument, the value and what is
+ *   allowed), on a `yTrue` or `yPred` that is not a numeric tensor, on a `yPred` that is not
+ *   `[batch, numClasses]`, on labels of another layout or batch size, and when called after
+ *   {@link LDAMLoss.dispose}.
  */
-export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
-  static override className = 'LDAMLoss';
+export class LDAMLoss extends ClassificationLoss implements ClassWeightedLoss {
+  static override className = 'tfjs-gala.LDAMLoss';
 
   /** Training samples per class n_j (a copy; each > 0): they set the margins. */
   readonly classCounts: readonly number[];
@@ -93,6 +100,7 @@ export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
   constructor(args: LDAMLossArgs) {
     super();
     const merged = resolveArgs('LDAMLoss', args, DEFAULTS, '{classCounts: [500, 120, 9]}');
+    checkKnownKeys('LDAMLoss', merged, ARGUMENTS);
     this.classCounts = checkPositiveClassArray('LDAMLoss: classCounts', merged.classCounts);
     this.maxMargin = checkNumber('LDAMLoss: maxMargin', merged.maxMargin, { min: 0 });
     this.scale = checkNumber('LDAMLoss: scale', merged.scale, { min: 0, exclusiveMin: true });
@@ -105,18 +113,19 @@ export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
     if (merged.classWeights != null) this.setClassWeights(merged.classWeights);
   }
 
-  /** See the class docs. Returns per-sample losses `[batch]`. */
-  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    this.assertUsable();
-    const c = checkLossInputs('LDAMLoss', yTrue, yPred, this.numClasses);
-    return tf.tidy(() => {
-      const oneHot = toOneHot(yTrue, c, 'LDAMLoss: yTrue');
-      const logits = predictionsToLogits(yPred, this.fromLogits);
-      const margined = tf.sub(logits, tf.mul(oneHot, tf.tensor2d(this.marginValues, [1, c])));
-      const losses = softmaxCrossEntropy(oneHot, tf.mul(margined, this.scale) as tf.Tensor2D);
-      if (this.weights === null) return losses;
-      return tf.mul(losses, tf.sum(tf.mul(oneHot, this.weightVariable!), 1)) as tf.Tensor1D;
-    });
+  /** w_y * -log softmax(s (z - m_y e_y))_y per row (see the class docs). */
+  protected perSampleLosses({ labels, yPred, numClasses }: LossBatch): tf.Tensor1D {
+    const oneHot = labels().oneHot;
+    const logits = predictionsToLogits(yPred, this.fromLogits);
+    const margined = tf.sub(logits, tf.mul(oneHot, tf.tensor2d(this.marginValues, [1, numClasses])));
+    const losses = softmaxCrossEntropy(oneHot, tf.mul(margined, this.scale) as tf.Tensor2D);
+    if (this.weights === null) return losses;
+    return tf.mul(losses, tf.sum(tf.mul(oneHot, this.weightVariable!), 1)) as tf.Tensor1D;
+  }
+
+  /** The length of `classCounts`. */
+  protected expectedNumClasses(): number {
+    return this.numClasses;
   }
 
   /**
@@ -127,6 +136,7 @@ export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
    */
   setClassWeights(weights: readonly number[] | null): void {
     this.assertUsable();
+    this.stateChanged();
     if (weights === null) {
       this.weights = null;
       return;
@@ -145,8 +155,9 @@ export class LDAMLoss extends StatefulLoss implements ClassWeightedLoss {
     return this.weights === null ? null : this.weights.slice();
   }
 
-  /** Frees the class-weight variable, if any (through {@link StatefulLoss.dispose}). */
-  protected disposeState(): void {
+  /** Frees the class-weight variable, if any, and the invalid-row counter (through {@link StatefulLoss.dispose}). */
+  protected override disposeState(): void {
+    super.disposeState();
     this.weightVariable?.dispose();
     this.weightVariable = null;
   }

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { CallableLoss } from './callable_loss';
+import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
 import { checkPositiveClassArray, logs, priorsFrom } from '../core/class_frequencies';
 import { resolveArgs } from '../core/args';
+import { checkKnownKeys } from '../core/known_keys';
+import { predictionsToLogits } from '../core/logits';
 import { shiftedSoftmaxCrossEntropy } from './softmax_cross_entropy';
 import { checkBoolean, checkNumber } from '../core/validate';
 
@@ -25,6 +27,7 @@ const DEFAULTS = {
   priors: null as readonly number[] | null,
   fromLogits: true,
 };
+const ARGUMENTS = Object.keys(DEFAULTS);
 
 /**
  * Logit-adjusted softmax cross-entropy.
@@ -50,12 +53,18 @@ const DEFAULTS = {
  * model.compile({ optimizer: 'adam', loss: logitAdjustedLoss({ classCounts: [500, 120, 9] }) });
  * ```
  *
- * @throws Error on invalid arguments (naming the argument, the value and what is allowed; both
- *   or neither of `classCounts` and `priors`), on a `yPred` that is not `[batch, numClasses]`,
- *   and on labels of another layout or batch size.
+ * Like every loss of the package (see {@link ClassificationLoss}): label rows that are not a
+ * valid class get zero loss and zero gradient (training rows with them are counted and reported
+ * with `console.warn`), and the function is named `logit_adjusted_loss`, so listing the loss in `metrics` too
+ * keeps tfjs's `loss` / `val_loss` entries.
+ *
+ * @throws Error on invalid or unknown arguments (naming the argument, the value and what is
+ *   allowed; both or neither of `classCounts` and `priors`), on a `yTrue` or `yPred` that is not a
+ *   numeric tensor, on a `yPred` that is not `[batch, numClasses]`, and on labels of another
+ *   layout or batch size.
  */
-export class LogitAdjustedLoss extends CallableLoss {
-  static override className = 'LogitAdjustedLoss';
+export class LogitAdjustedLoss extends ClassificationLoss {
+  static override className = 'tfjs-gala.LogitAdjustedLoss';
 
   /** Temperature tau on log(pi) (>= 0; default 1; 0 gives plain cross-entropy). */
   readonly tau: number;
@@ -73,6 +82,7 @@ export class LogitAdjustedLoss extends CallableLoss {
   constructor(args: LogitAdjustedLossArgs) {
     super();
     const merged = resolveArgs('LogitAdjustedLoss', args, DEFAULTS, '{classCounts: [500, 120, 9]}');
+    checkKnownKeys('LogitAdjustedLoss', merged, ARGUMENTS);
     this.tau = checkNumber('LogitAdjustedLoss: tau', merged.tau, { min: 0 });
     // Checked here first so that the messages name the class (priorsFrom checks them unnamed).
     if (merged.classCounts != null) checkPositiveClassArray('LogitAdjustedLoss: classCounts', merged.classCounts);
@@ -85,9 +95,14 @@ export class LogitAdjustedLoss extends CallableLoss {
     this.shift = logs(priors).map((v) => this.tau * v);
   }
 
-  /** See the class docs. Returns per-sample losses `[batch]`. */
-  compute(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor1D {
-    return shiftedSoftmaxCrossEntropy('LogitAdjustedLoss', yTrue, yPred, this.fromLogits, this.shift);
+  /** -log softmax(z + tau log pi)_y per row (see the class docs). */
+  protected perSampleLosses({ labels, yPred }: LossBatch): tf.Tensor1D {
+    return shiftedSoftmaxCrossEntropy(labels().oneHot, predictionsToLogits(yPred, this.fromLogits), this.shift);
+  }
+
+  /** The length of `classCounts` or `priors`. */
+  protected expectedNumClasses(): number {
+    return this.numClasses;
   }
 
   /** Constructor arguments, all defaults filled in (the absent one of classCounts / priors is null). */

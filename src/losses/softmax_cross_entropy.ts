@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { toOneHot } from '../core/labels';
-import { predictionsToLogits } from '../core/logits';
+import { describeValue } from '../core/labels';
 import { formatShape } from '../core/shapes';
 
 /**
@@ -10,13 +9,21 @@ import { formatShape } from '../core/shapes';
  */
 
 /**
- * Checks that `yPred` is `[batch, numClasses]` and that `yTrue` has the same batch size.
- * `numClasses` null accepts any class count >= 2.
+ * Checks that `yPred` and `yTrue` are numeric tensors, `yPred` is `[batch, numClasses]` and
+ * `yTrue` has the same batch size. `numClasses` null accepts any class count >= 2.
  * @returns the number of classes of `yPred`.
- * @throws Error naming `owner`, the shapes received and what is allowed.
+ * @throws Error naming `owner`, the argument, what was received (type, or shapes) and what is allowed.
  */
 export function checkLossInputs(owner: string, yTrue: tf.Tensor, yPred: tf.Tensor, numClasses: number | null): number {
   const expected = numClasses === null ? 'numClasses' : String(numClasses);
+  if (!(yPred instanceof tf.Tensor) || yPred.dtype === 'string') {
+    throw new Error(`${owner}: yPred must be a numeric tf.Tensor [batch, ${expected}] (the model's outputs); received ${describeValue(yPred)}.`);
+  }
+  if (!(yTrue instanceof tf.Tensor) || yTrue.dtype === 'string') {
+    throw new Error(
+      `${owner}: yTrue must be a numeric tf.Tensor (one-hot [batch, ${expected}] or class indices [batch]); received ${describeValue(yTrue)}.`,
+    );
+  }
   const classes = yPred.shape[1] as number;
   if (yPred.rank !== 2 || (numClasses !== null && classes !== numClasses) || classes < 2) {
     throw new Error(
@@ -47,21 +54,10 @@ export function softmaxCrossEntropy(oneHot: tf.Tensor2D, logits: tf.Tensor2D): t
  * Per-sample softmax cross-entropy on logits shifted by a fixed per-class vector,
  * `-log softmax(z + shift)_y`, shape `[batch]`: the form shared by logit adjustment
  * (shift = tau log pi) and balanced softmax (shift = log n).
- * @param owner class name used in error messages.
+ * @param oneHot float32 `[batch, numClasses]`.
+ * @param logits float32 `[batch, numClasses]`.
  * @param shift float32, length numClasses.
- * @throws Error when `yPred` is not `[batch, numClasses]` or the labels do not match it.
  */
-export function shiftedSoftmaxCrossEntropy(
-  owner: string,
-  yTrue: tf.Tensor,
-  yPred: tf.Tensor,
-  fromLogits: boolean,
-  shift: Float32Array,
-): tf.Tensor1D {
-  const c = checkLossInputs(owner, yTrue, yPred, shift.length);
-  return tf.tidy(() => {
-    const oneHot = toOneHot(yTrue, c, `${owner}: yTrue`);
-    const adjusted = tf.add(predictionsToLogits(yPred, fromLogits), tf.tensor2d(shift, [1, c])) as tf.Tensor2D;
-    return softmaxCrossEntropy(oneHot, adjusted);
-  });
+export function shiftedSoftmaxCrossEntropy(oneHot: tf.Tensor2D, logits: tf.Tensor2D, shift: Float32Array): tf.Tensor1D {
+  return tf.tidy(() => softmaxCrossEntropy(oneHot, tf.add(logits, tf.tensor2d(shift, [1, shift.length])) as tf.Tensor2D));
 }

@@ -1,8 +1,10 @@
-import { CallableLoss } from './callable_loss';
+import { CallableLoss, bareClassName } from './callable_loss';
 
 /**
  * Base of the losses that hold tensors (`tf.Variable`s) between calls, such as the
- * accumulated gradients of {@link GalaLoss} or the switchable class weights of {@link LDAMLoss}.
+ * accumulated gradients of {@link GalaLoss}, the switchable class weights of {@link LDAMLoss},
+ * or the invalid-label-row counter every package loss creates on its first training batch
+ * (see {@link ClassificationLoss}).
  *
  * It owns the shared life cycle: {@link StatefulLoss.dispose} frees the tensors once (a second
  * call does nothing), {@link StatefulLoss.isDisposed} reports it, and subclasses call
@@ -31,7 +33,8 @@ export abstract class StatefulLoss extends CallableLoss {
   /** @throws Error naming the class when the loss was disposed. */
   protected assertUsable(): void {
     if (this.disposed) {
-      throw new Error(`${this.getClassName()}: this loss was disposed, which freed its state; create a new ${this.getClassName()} to go on.`);
+      const name = bareClassName(this.getClassName());
+      throw new Error(`${name}: this loss was disposed, which freed its state; create a new ${name} to go on.`);
     }
   }
 }

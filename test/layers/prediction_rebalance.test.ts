@@ -456,7 +456,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
       const layer = predictionRebalance({ mode: 'calibrated', tau: 1.4, fromLogits: false, name: 'rebalance_a' });
       const config = layer.getConfig();
       expect(config).toMatchObject({ mode: 'calibrated', tau: 1.4, fromLogits: false, name: 'rebalance_a' });
-      const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.PredictionRebalance;
+      const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[PredictionRebalance.className];
       expect(cls).toBe(PredictionRebalance);
       // JSON round trip of the config, as in a saved model.
       const copy = fromConfig(cls, JSON.parse(JSON.stringify(config))) as PredictionRebalance;

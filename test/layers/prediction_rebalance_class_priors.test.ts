@@ -88,13 +88,13 @@ describe('PredictionRebalance with classPriors', () => {
     const layer = predictionRebalance({ classPriors: PRIORS, tau: 1.4, name: 'known_mass' });
     const config = layer.getConfig();
     expect(config).toMatchObject({ mode: 'calibrated', tau: 1.4, fromLogits: true, classPriors: PRIORS, name: 'known_mass' });
-    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.PredictionRebalance;
+    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[PredictionRebalance.className];
     const copy = fromConfig(cls, JSON.parse(JSON.stringify(config))) as PredictionRebalance;
     expect(copy.getConfig()).toEqual(config);
   });
 
   it('loads configs saved before classPriors existed (no classPriors key) as before', () => {
-    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap.PredictionRebalance;
+    const [cls, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[PredictionRebalance.className];
     const old = fromConfig(cls, { mode: 'calibrated', tau: 1, fromLogits: true, name: 'old', trainable: true }) as PredictionRebalance;
     expect(old.classPriors).toBeNull();
     expect(old.numClasses).toBeNull();

@@ -39,3 +39,34 @@ export function finiteDifferenceGradient(f: (z: tf.Tensor2D) => tf.Tensor, z: nu
   );
   return grad;
 }
+
+/** Lets pending promises (the losses' asynchronous invalid-row reads) settle. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Asserts that `loss` leaks no tensor in direct calls and training steps, once the invalid-row
+ * counter its first training step creates exists; and that `dispose()` frees that counter and
+ * the `heldBefore` tensors the loss held before training (e.g. class weights).
+ */
+export async function expectNoLeakOnceTrained(
+  loss: { (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor; dispose(): void },
+  labels: tf.Tensor,
+  logits: tf.Tensor,
+  heldBefore = 0,
+): Promise<void> {
+  const step = () => tf.grad((z: tf.Tensor) => tf.sum(loss(labels, z)))(logits).dispose();
+  const before = tf.memory().numTensors;
+  step();
+  await settle();
+  expect(tf.memory().numTensors).toBe(before + 1);
+  for (let i = 0; i < 4; i++) {
+    loss(labels, logits).dispose();
+    step();
+  }
+  await settle();
+  expect(tf.memory().numTensors).toBe(before + 1);
+  loss.dispose();
+  expect(tf.memory().numTensors).toBe(before - heldBefore);
+}

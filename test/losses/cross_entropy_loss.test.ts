@@ -12,7 +12,7 @@ import { galaLoss } from '../../src/losses/gala_loss';
 import { ldamLoss } from '../../src/losses/ldam_loss';
 import { logitAdjustedLoss } from '../../src/losses/logit_adjusted_loss';
 import { expectClose, expectNoLeak } from '../helpers';
-import { crossEntropy, handLogits, randomBatch } from './baseline_reference';
+import { crossEntropy, expectNoLeakOnceTrained, handLogits, randomBatch } from './baseline_reference';
 
 describe('CrossEntropyLoss: values', () => {
   it('matches hand-derived values', () => {
@@ -73,6 +73,7 @@ describe('CrossEntropyLoss: values', () => {
     const { logits, labels } = randomBatch(4, 3, 8);
     const loss = crossEntropyLoss();
     await expectNoLeak(() => loss(labels, logits).dispose());
+    await expectNoLeakOnceTrained(loss, labels, logits);
   });
 });
 
@@ -86,9 +87,9 @@ describe('CrossEntropyLoss: config and arguments', () => {
   });
 
   it('is registered with tf.serialization under its className', () => {
-    expect(CrossEntropyLoss.className).toBe('CrossEntropyLoss');
-    expect(tf.serialization.SerializationMap.getMap().classNameMap['CrossEntropyLoss']?.[0]).toBe(CrossEntropyLoss);
-    expect(crossEntropyLoss().getClassName()).toBe('CrossEntropyLoss');
+    expect(CrossEntropyLoss.className).toBe('tfjs-gala.CrossEntropyLoss');
+    expect(tf.serialization.SerializationMap.getMap().classNameMap['tfjs-gala.CrossEntropyLoss']?.[0]).toBe(CrossEntropyLoss);
+    expect(crossEntropyLoss().getClassName()).toBe('tfjs-gala.CrossEntropyLoss');
     expect(crossEntropyLoss()).toBeInstanceOf(Function);
   });
 

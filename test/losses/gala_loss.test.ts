@@ -107,7 +107,7 @@ describe('GalaLoss: the paper formula', () => {
 describe('GalaLoss: the reference variant (authors\' code)', () => {
   it('matches hand-derived values (all logits shifted, the phi term cancels)', () => {
     const loss = galaLoss({ numClasses: 3, variant: 'reference' });
-    loss.setState({ ...HAND_STATE, positiveRunning: [0, 0, 0] });
+    loss.setState({ format: 2, ...HAND_STATE, positiveRunning: [0, 0, 0], negativeRunning: [0, 0, 0] });
     // Sample 1: F = z + [0, ln2, -ln2] - 0 -> same as the paper: log(e + 2e^2 + 0.5) - 1.
     // Sample 2: F = [0, ln2, -ln2] - ln4 (row constant) -> L = log(1 + 2 + 0.5) - ln2 = log(1.75).
     expectClose(loss(handLabels(), handLogits()), [Math.log(Math.E + 2 * Math.E ** 2 + 0.5) - 1, Math.log(1.75)], 1e-5);
@@ -117,8 +117,9 @@ describe('GalaLoss: the reference variant (authors\' code)', () => {
   it('ignores lambda2', () => {
     const a = galaLoss({ numClasses: 3, variant: 'reference', lambda2: 0 });
     const b = galaLoss({ numClasses: 3, variant: 'reference', lambda2: 3 });
-    a.setState(HAND_STATE);
-    b.setState(HAND_STATE);
+    const state = { format: 2, ...HAND_STATE, positiveRunning: [0, 0, 0], negativeRunning: [0, 0, 0] };
+    a.setState(state);
+    b.setState(state);
     expectClose(a(handLabels(), handLogits()), b(handLabels(), handLogits()), 1e-5);
     a.dispose();
     b.dispose();
@@ -184,7 +185,7 @@ describe('GalaLoss: state', () => {
   it('does not update outside a gradient tape (direct call, evaluate, predict)', async () => {
     const loss = galaLoss({ numClasses: 3 });
     loss(handLabels(), handLogits());
-    expect(loss.getState()).toEqual({ positive: [0, 0, 0], negative: [0, 0, 0], steps: 0 });
+    expect(loss.getState()).toEqual({ format: 2, positive: [0, 0, 0], negative: [0, 0, 0], steps: 0, invalidRows: 0 });
     const model = tinyModel(3);
     model.compile({ optimizer: 'sgd', loss });
     const { xs, ys } = tinyData(3, 12);
@@ -219,21 +220,23 @@ describe('GalaLoss: state', () => {
   it('setState validates and keeps the current state on bad input; resetState zeroes it', () => {
     const loss = galaLoss({ numClasses: 3 });
     loss.setState(HAND_STATE);
-    expect(() => loss.setState({ positive: [1, 2], negative: [0, 0, 0], steps: 1 })).toThrow(/^GalaLoss.setState: state.positive must be an array of 3/);
-    expect(() => loss.setState({ positive: [1, 2, -1], negative: [0, 0, 0], steps: 1 })).toThrow(/>= 0.*received \[1, 2, -1\]/);
+    expect(() => loss.setState({ positive: [1, 2], negative: [0, 0, 0], steps: 1 })).toThrow(
+      /^GalaLoss.setState: state.positive must be an array or typed array of 3 finite numbers >= 0; received an array of length 2\.$/,
+    );
+    expect(() => loss.setState({ positive: [1, 2, -1], negative: [0, 0, 0], steps: 1 })).toThrow(/>= 0; received an array with entry 2 = -1\.$/);
     expect(() => loss.setState({ positive: [1, 2, 3], negative: [0, NaN, 0], steps: 1 })).toThrow(/state.negative/);
     expect(() => loss.setState({ positive: [1, 2, 3], negative: [0, 0, 0], steps: 1.5 })).toThrow(/^GalaLoss.setState: state.steps must be an integer >= 0; received 1.5\.$/);
     expectClose(loss.getState().positive, HAND_STATE.positive);
     expect(loss.getState().steps).toBe(7);
     loss.resetState();
-    expect(loss.getState()).toEqual({ positive: [0, 0, 0], negative: [0, 0, 0], steps: 0 });
+    expect(loss.getState()).toEqual({ format: 2, positive: [0, 0, 0], negative: [0, 0, 0], steps: 0, invalidRows: 0 });
     loss.dispose();
   });
 
   it('dispose frees the variables and later use throws', () => {
     const before = tf.memory().numTensors;
     const loss = galaLoss({ numClasses: 5 });
-    expect(tf.memory().numTensors).toBe(before + 4);
+    expect(tf.memory().numTensors).toBe(before + 5);
     loss.dispose();
     expect(tf.memory().numTensors).toBe(before);
     expect(() => loss(handLabels(), handLogits())).toThrow(/disposed/);
@@ -246,7 +249,7 @@ describe('GalaLoss: API', () => {
     expect(typeof loss).toBe('function');
     expect(loss).toBeInstanceOf(GalaLoss);
     expect(loss).toBeInstanceOf(Function);
-    expect(loss.getClassName()).toBe('GalaLoss');
+    expect(loss.getClassName()).toBe('tfjs-gala.GalaLoss');
     loss.dispose();
   });
 
@@ -262,7 +265,7 @@ describe('GalaLoss: API', () => {
   });
 
   it('is registered with tf.serialization', () => {
-    const registered = tf.serialization.SerializationMap.getMap().classNameMap['GalaLoss'];
+    const registered = tf.serialization.SerializationMap.getMap().classNameMap['tfjs-gala.GalaLoss'];
     expect(registered?.[0]).toBe(GalaLoss);
   });
 

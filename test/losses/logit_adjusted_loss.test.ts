@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { LogitAdjustedLoss, logitAdjustedLoss } from '../../src/losses/logit_adjusted_loss';
-import { expectClose, expectNoLeak } from '../helpers';
-import { crossEntropy, handLogits, randomBatch } from './baseline_reference';
+import { expectClose } from '../helpers';
+import { crossEntropy, expectNoLeakOnceTrained, handLogits, randomBatch } from './baseline_reference';
 
 // Counts [2, 1, 1] -> priors [1/2, 1/4, 1/4]; labels [0, 1].
 const COUNTS = [2, 1, 1];
@@ -75,8 +75,8 @@ describe('LogitAdjustedLoss: config and arguments', () => {
   });
 
   it('is registered with tf.serialization under its className', () => {
-    expect(LogitAdjustedLoss.className).toBe('LogitAdjustedLoss');
-    expect(tf.serialization.SerializationMap.getMap().classNameMap['LogitAdjustedLoss']?.[0]).toBe(LogitAdjustedLoss);
+    expect(LogitAdjustedLoss.className).toBe('tfjs-gala.LogitAdjustedLoss');
+    expect(tf.serialization.SerializationMap.getMap().classNameMap['tfjs-gala.LogitAdjustedLoss']?.[0]).toBe(LogitAdjustedLoss);
   });
 
   it.each([
@@ -102,9 +102,6 @@ describe('LogitAdjustedLoss: config and arguments', () => {
     const loss = logitAdjustedLoss({ classCounts: COUNTS });
     const logits = handLogits();
     const y = labels();
-    await expectNoLeak(() => {
-      loss(y, logits).dispose();
-      tf.grad((z: tf.Tensor) => tf.sum(loss(y, z)))(logits).dispose();
-    });
+    await expectNoLeakOnceTrained(loss, y, logits);
   });
 });
