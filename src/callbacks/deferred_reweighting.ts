@@ -14,7 +14,7 @@ const argument = (name: string): string => `${OWNER}: ${name}`;
 
 /** Arguments of {@link DeferredReweighting} / {@link deferredReweighting}. */
 export interface DeferredReweightingArgs {
-  /** The loss whose class weights are switched, e.g. an {@link LDAMLoss}. */
+  /** The loss whose class weights are switched, e.g. an `LDAMLoss`. */
   readonly loss: ClassWeightedLoss;
   /**
    * First epoch (0-based, as `fit` counts them, `initialEpoch` included) trained with

@@ -109,7 +109,12 @@ export class SkipNonFiniteSteps extends Callback {
   /** Steps skipped so far, over all epochs and `fit` calls, as of the last epoch end or train end. */
   skippedSteps = 0;
   /** Steps skipped per epoch, in the order the epochs ended (as `{epoch, skipped}`). */
-  readonly history: { epoch: number; skipped: number }[] = [];
+  readonly history: {
+    /** Epoch index, as `fit` counts them. */
+    epoch: number;
+    /** Steps skipped in that epoch. */
+    skipped: number;
+  }[] = [];
 
   private installed: Installed | null = null;
   /** 1 when the last guarded step was applied, 0 when it was skipped (float32 scalar). */

@@ -86,20 +86,24 @@ export class TerminateOnNaN extends Callback {
     this.log = log as ((message: string) => void) | null;
   }
 
+  /** Clears {@link TerminateOnNaN.terminated} for the new run. */
   override async onTrainBegin(): Promise<void> {
     this.terminated = null;
   }
 
+  /** Notes the epoch, for the report. */
   override async onEpochBegin(epoch: number): Promise<void> {
     this.epoch = epoch;
   }
 
+  /** With `checkEvery: 'batch'`, reads the batch loss (one scalar) and stops training when it is not finite. */
   override async onBatchEnd(batch: number, logs?: LogsLike): Promise<void> {
     if (this.checkEvery !== 'batch' || this.terminated != null) return;
     const loss = await readLoss(logs);
     if (loss !== null && !Number.isFinite(loss)) this.stop(batch, loss);
   }
 
+  /** With `checkEvery: 'epoch'`, reads the epoch loss and stops training when it is not finite. */
   override async onEpochEnd(epoch: number, logs?: LogsLike): Promise<void> {
     if (this.checkEvery !== 'epoch' || this.terminated != null) return;
     this.epoch = epoch;

@@ -32,7 +32,7 @@ export function deriveSeed(seed: number, stream: number): number {
 }
 
 /** Fisher–Yates shuffle of the numbers in `items` (an array or typed array) in place, driven by `random` (floats in [0, 1)). Returns `items`. */
-export function shuffleInPlace<T extends { length: number; [index: number]: number }>(items: T, random: () => number): T {
+export function shuffleInPlace<T extends ArrayLike<number> & { [index: number]: number }>(items: T, random: () => number): T {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const swap = items[i];

@@ -20,8 +20,8 @@ export interface SerializedLoss {
   /** The loss's `getConfig()`: its constructor arguments, so `fromConfig` is `new Cls(config)`. */
   config: tf.serialization.ConfigDict;
   /**
-   * The loss's state (`getStateAsync()` or `getState()`; a {@link GalaState} for
-   * {@link GalaLoss}), handed to `setState` on load. Required for every loss that has
+   * The loss's state (`getStateAsync()` or `getState()`; a `GalaState` for
+   * `GalaLoss`), handed to `setState` on load. Required for every loss that has
    * `setState`; absent for stateless losses.
    */
   state?: unknown;

@@ -414,7 +414,7 @@ export class GalaLoss extends ClassificationLoss {
     return 'zero loss, zero gradient and nothing to the accumulated gradient statistics';
   }
 
-  /** Frees the state variables and the invalid-row counter (through {@link StatefulLoss.dispose}). */
+  /** Frees the state variables and the invalid-row counter (through `StatefulLoss.dispose`). */
   protected override disposeState(): void {
     super.disposeState();
     for (const v of [this.positive, this.negative, this.positiveRunning, this.negativeRunning, this.stepCount]) v.dispose();

@@ -6,8 +6,6 @@
  * @module Losses
  */
 export { GalaLoss, galaLoss, galaLossOf, GALA_STATE_FORMAT, type GalaLossArgs, type GalaState, type GalaVariant } from './gala_loss';
-export { ClassificationLoss, type LossBatch } from './classification_loss';
-export { ONE_HOT_SUM_TOLERANCE, type LabelRows } from './label_rows';
 export { CrossEntropyLoss, crossEntropyLoss, type CrossEntropyLossArgs } from './cross_entropy_loss';
 export { FocalLoss, focalLoss, type FocalLossArgs } from './focal_loss';
 export { LogitAdjustedLoss, logitAdjustedLoss, type LogitAdjustedLossArgs } from './logit_adjusted_loss';

@@ -51,7 +51,7 @@ const ARGUMENTS = ['classCounts', ...Object.keys(DEFAULTS)];
  *
  * Class weights are held in a non-trainable variable and can be switched between epochs, which
  * is how the paper's deferred re-weighting (LDAM-DRW) runs inside one `fit` call: see
- * {@link DeferredReweighting}. Each per-sample loss is multiplied by w_y and `fit` takes the
+ * `DeferredReweighting`. Each per-sample loss is multiplied by w_y and `fit` takes the
  * batch mean, sum_i w_i L_i / B, as tfjs's `classWeight` does. The authors' PyTorch code
  * divides by sum_i w_i instead; the two differ by a per-batch factor on the step size.
  *
@@ -131,7 +131,7 @@ export class LDAMLoss extends ClassificationLoss implements ClassWeightedLoss {
   /**
    * Sets the per-class weights w_j, or removes them with null. Safe to call between batches
    * or epochs during `fit` (the next batch uses the new weights); this is what
-   * {@link DeferredReweighting} does.
+   * `DeferredReweighting` does.
    * @throws Error when `weights` is not null or an array of numClasses finite numbers >= 0.
    */
   setClassWeights(weights: readonly number[] | null): void {
@@ -155,7 +155,7 @@ export class LDAMLoss extends ClassificationLoss implements ClassWeightedLoss {
     return this.weights === null ? null : this.weights.slice();
   }
 
-  /** Frees the class-weight variable, if any, and the invalid-row counter (through {@link StatefulLoss.dispose}). */
+  /** Frees the class-weight variable, if any, and the invalid-row counter (through `StatefulLoss.dispose`). */
   protected override disposeState(): void {
     super.disposeState();
     this.weightVariable?.dispose();

@@ -2,7 +2,7 @@ import { CallableLoss, bareClassName } from './callable_loss';
 
 /**
  * Base of the losses that hold tensors (`tf.Variable`s) between calls, such as the
- * accumulated gradients of {@link GalaLoss}, the switchable class weights of {@link LDAMLoss},
+ * accumulated gradients of `GalaLoss`, the switchable class weights of `LDAMLoss`,
  * or the invalid-label-row counter every package loss creates on its first training batch
  * (see {@link ClassificationLoss}).
  *

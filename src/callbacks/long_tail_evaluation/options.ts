@@ -26,7 +26,12 @@ export interface LongTailEvaluationArgs {
    * Also report prediction re-balancing (GALA paper): `true` for tau = 1, or `{tau}` (finite, > 0).
    * Default false. The class mass is taken over the whole evaluation set (the paper's transductive form).
    */
-  readonly rebalance?: boolean | { readonly tau?: number };
+  readonly rebalance?:
+    | boolean
+    | {
+        /** Exponent of the class mass, > 0 (default 1). */
+        readonly tau?: number;
+      };
   /**
    * Whether the model outputs logits (true) or softmax probabilities (false), as re-balancing
    * needs to know. Default `'auto'`: read from the final layer (softmax activation or Softmax

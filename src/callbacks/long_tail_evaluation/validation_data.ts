@@ -8,12 +8,22 @@ import { OWNER, describe } from './errors';
 export type EvaluationInputs = tf.Tensor | tf.Tensor[] | { [inputName: string]: tf.Tensor };
 
 /** One labelled batch: `[xs, ys]` or `{xs, ys}`. */
-export type LabelledBatch = readonly [EvaluationInputs, tf.Tensor] | { readonly xs: EvaluationInputs; readonly ys: tf.Tensor };
+export type LabelledBatch =
+  | readonly [EvaluationInputs, tf.Tensor]
+  | {
+      /** The model's inputs for the batch. */
+      readonly xs: EvaluationInputs;
+      /** Labels of the batch: one-hot `[batch, numClasses]` or class indices `[batch]`. */
+      readonly ys: tf.Tensor;
+    };
 
 /** A `tf.data.Dataset` of labelled batches, or anything with the same `iterator()`. */
 export interface LabelledDatasetLike {
   /** Starts a pass over the data, as `tf.data.Dataset.iterator()` does. */
-  iterator(): Promise<{ next(): Promise<IteratorResult<LabelledBatch>> }>;
+  iterator(): Promise<{
+    /** The next batch, or `done` at the end of the data set. */
+    next(): Promise<IteratorResult<LabelledBatch>>;
+  }>;
 }
 
 /** Receives one batch of the validation data; `what` names it in error messages. */
