@@ -9,5 +9,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   banner: { js: '#!/usr/bin/env node' },
-  external: ['tfjs-gala', /^@tensorflow\//],
+  external: [/^tfjs-gala(\/|$)/, /^@tensorflow\//, 'webgpu'],
 });

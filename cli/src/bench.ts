@@ -1,8 +1,9 @@
 /**
  * `tfjs-gala bench`: GALA against the usual long-tail methods on Fashion-MNIST-LT, same model,
- * schedule and seeds for all; mean ± std over seeds per imbalance factor, next to the PyTorch
- * anchors. Resumable: every finished run is appended to `<out>/runs.jsonl` at once and a rerun
- * skips it. `--perf` measures GALA's cost instead (see `bench_perf.ts`).
+ * schedule and seeds for all; mean ± std over seeds per imbalance factor, beside the PyTorch
+ * reference numbers when the run follows their protocol on their data. Resumable: every
+ * finished run is appended to `<out>/runs.jsonl` at once and a rerun skips it. `--perf`
+ * measures GALA's cost instead (see `bench_perf.ts`).
  */
 
 import { promises as fs } from 'node:fs';
@@ -11,15 +12,13 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 
-import { ANCHOR_PROTOCOL, ANCHOR_TOLERANCE_POINTS } from './bench/anchors';
+import { mulberry32, renderSvg } from 'tfjs-gala';
+import { ANCHOR_LDAM_SCALE, ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_PAGE, referenceMismatches, scheduleMismatches } from './bench/anchors';
 import { accuracyChartSpec } from './bench/chart';
 import { anchorComparisonMarkdown, displayName, summaryMarkdown } from './bench/markdown';
 import { RunStore, RUNS_FILE, type BenchRun, type RunRow } from './bench/runs';
-import { renderSvg, mulberry32 } from 'tfjs-gala';
 import { compareWithAnchors, summarizeRuns, type AnchorComparison, type SummaryRow } from './bench/summary';
-import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from './data/fashion_mnist';
-import { makeLongTailed, type LongTailedDataset } from './data/splits';
-import { BACKEND_CHOICES, formatBackend, selectTrainingBackend } from './backend';
+import { BACKEND_CHOICES, checkBackendTrains, formatBackend, selectBackend } from './backend';
 import { runPerf } from './bench_perf';
 import {
   applyQuickPreset,
@@ -28,40 +27,53 @@ import {
   estimateSeconds,
   formatDuration,
   planRuns,
-  QUICK_PRESET,
+  QUICK_PRESETS,
   type BenchOptions,
   type PlannedRun,
 } from './bench_plan';
+import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from './data/fashion_mnist';
+import { fingerprintImages, identifyReferenceData, type ReferenceDataName } from './data/reference_data';
+import { makeLongTailed, type LongTailedDataset } from './data/splits';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
 import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY, type MethodContext } from './methods';
+import { describeArchitecture } from './models';
 import { choiceOption, integerOption, listOption, numberOption } from './options';
+import { checkWritable } from './output_paths';
+import { INITIALIZATIONS, MODELS, REFERENCE_PROTOCOL, scheduleOf, type ProtocolGrid } from './protocol';
 import { renderBenchTable } from './table';
-import { accuracyRow, INITIALIZATIONS, MLP_HIDDEN_UNITS, trainAndEvaluate, trainModel } from './trainer';
+import { accuracyRow, trainAndEvaluate, trainModel } from './trainer';
+
+/** How a benchmark relates to the PyTorch reference numbers. */
+export interface ReferenceCheck {
+  /** Which reference data set the data folder holds (by content); null for other data. */
+  readonly data: ReferenceDataName | null;
+  /** Whether the summary is compared with the reference numbers (data and schedule of the reference protocol). */
+  readonly compared: boolean;
+  /** Why it is not compared; empty when it is. */
+  readonly mismatches: readonly string[];
+  /** Where the reference numbers are published. */
+  readonly page: string;
+}
 
 /** What a benchmark produced (also the content of `results.json`, without `runs` repeated elsewhere). */
 export interface BenchReport {
   readonly mode: 'quick' | 'custom' | 'full';
   readonly machine: MachineDescription;
   readonly backend: string;
+  /** What computed: the GPU adapter for webgpu, the CPU otherwise. */
+  readonly device: string;
   readonly data: { readonly source: string; readonly dir: string };
-  readonly protocol: {
-    readonly model: string;
-    readonly imbalanceFactors: readonly number[];
-    readonly seeds: readonly number[];
-    readonly methods: readonly string[];
-    readonly nMax: number;
-    readonly epochs: number;
-    readonly batchSize: number;
-    readonly learningRate: number;
-    readonly initialization: string;
-    readonly ldamScale: number;
-  };
+  readonly protocol: ProtocolGrid & { readonly methods: readonly string[]; readonly ldamScale: number };
+  /** The model's layers, e.g. "MLP 784-256-128-10". */
+  readonly architecture: string;
+  readonly reference: ReferenceCheck;
   /** Runs of this plan: finished now, or earlier (skipped). */
   readonly runs: readonly BenchRun[];
   readonly skippedRuns: number;
   readonly summary: readonly SummaryRow[];
+  /** The summary beside the reference rows (no reference rows when `reference.compared` is false). */
   readonly anchors: readonly AnchorComparison[];
   /** Files written; `svg` is null when the chart could not be drawn (vega and vega-lite are optional). */
   readonly files: { readonly runs: string; readonly json: string; readonly markdown: string; readonly svg: string | null };
@@ -75,32 +87,43 @@ export function registerBenchCommand(program: Command, env: CliEnvironment): Com
     .command('bench')
     .description(
       'Benchmark GALA against cross-entropy, focal, logit-adjusted, balanced softmax, LDAM-DRW and class-weighted CE on ' +
-        'Fashion-MNIST-LT (each also with prediction re-balancing), mean ± std over seeds beside the PyTorch anchors; ' +
-        'resumable. --perf measures the cost of GALA instead.',
+        'Fashion-MNIST-LT (each also with prediction re-balancing), mean ± std over seeds beside the PyTorch reference numbers ' +
+        `(${REFERENCE_PAGE}); resumable. --perf measures the cost of GALA instead.`,
     )
+    .addOption(new Option('--model <name>', 'the model: mlp (784-256-128-10) or cnn (conv16-pool-conv32-pool-128-10)').choices(MODELS).default(BENCH_DEFAULTS.model))
     .option('--data <dir>', 'folder with the 4 Fashion-MNIST IDX files; default: the Debian dataset-fashion-mnist folder if installed, else the committed subset')
-    .addOption(listFlag('--imbalance <list>', 'imbalance factors, comma-separated (each >= 1)', listOption(numberOption(1)), BENCH_DEFAULTS.imbalance))
+    .addOption(
+      listFlag('--imbalance, --imbalance-factors <list>', 'imbalance factors, comma-separated (each >= 1)', listOption(numberOption(1)), BENCH_DEFAULTS.imbalanceFactors),
+    )
     .addOption(listFlag('--seeds <list>', 'seeds, comma-separated', listOption(integerOption(0, 0xffffffff)), BENCH_DEFAULTS.seeds))
     .addOption(listFlag('--methods <list>', `methods, comma-separated, from ${BENCHMARK_METHOD_NAMES.join(', ')}`, methodList, BENCH_DEFAULTS.methods))
     .option('--epochs <n>', 'training epochs', integerOption(1), BENCH_DEFAULTS.epochs)
     .option('--n-max <n>', 'training images of the head class (class 0)', integerOption(1), BENCH_DEFAULTS.nMax)
     .option('--batch-size <n>', 'mini-batch size', integerOption(1), BENCH_DEFAULTS.batchSize)
-    .option('--lr <rate>', 'Adam learning rate (> 0)', numberOption(0, true), BENCH_DEFAULTS.lr)
-    .addOption(new Option('--init <scheme>', 'initialisation of the dense layers').choices(INITIALIZATIONS).default(BENCH_DEFAULTS.init))
-    .addOption(new Option('--backend <name>', 'tfjs backend for training; auto = fastest installed').choices(BACKEND_CHOICES).default(BENCH_DEFAULTS.backend))
-    .option('--ldam-scale <s>', 'LDAM scale s (> 0); 30 as in the anchors, 1 suits plain dense logits better', numberOption(0, true), BENCH_DEFAULTS.ldamScale)
-    .option('--out <dir>', 'output folder: runs.jsonl (resumable), results.json, results.md, accuracy.svg (results-quick.* with --quick), perf.json', BENCH_DEFAULTS.out)
+    .option('--lr, --learning-rate <rate>', 'Adam learning rate (> 0)', numberOption(0, true), BENCH_DEFAULTS.learningRate)
+    .addOption(new Option('--init, --initialization <scheme>', 'initialisation of the layers').choices(INITIALIZATIONS).default(BENCH_DEFAULTS.initialization))
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend for training; auto = a hardware GPU (tfjs-node-gpu, webgpu), else tfjs-node, wasm, cpu')
+        .choices(BACKEND_CHOICES)
+        .default(BENCH_DEFAULTS.backend),
+    )
+    .option('--ldam-scale <s>', `LDAM scale s (> 0); ${ANCHOR_LDAM_SCALE} as in the reference run, 1 suits plain dense logits better`, numberOption(0, true), BENCH_DEFAULTS.ldamScale)
+    .option(
+      '--out <dir>',
+      'output folder: runs.jsonl (resumable), results.json, results.md, accuracy.svg (results-quick.* with --quick, *-cnn.* with --model cnn), perf.json',
+      BENCH_DEFAULTS.out,
+    )
     .option(
       '--quick',
-      `quick mode (~4 min on 2 cores with wasm): IF ${QUICK_PRESET.imbalance.join(',')} only (explicit options win); a later full run reuses its runs`,
+      `quick mode: IF ${QUICK_PRESETS.mlp.imbalanceFactors.join(',')} only (~4 min on 2 cores with wasm); with --model cnn also without ` +
+        `bs and cw, which have no CNN reference rows (~9 min); explicit options win; a later full run reuses its runs`,
       false,
     )
-    .option('--perf', 'measure the cost of GALA (training step and loss alone) instead of accuracy', false)
-    .addOption(listFlag('--perf-backends <list>', 'backends of --perf', listOption(choiceOption(['cpu', 'wasm'] as const)), BENCH_DEFAULTS.perfBackends))
+    .option('--perf', 'measure training speed and the cost of GALA (CNN and MLP steps, wasm and cpu) instead of accuracy', false)
     .option('--no-progress', 'do not draw progress bars')
     .action(async (options: BenchOptions, command: Command) => {
       const resolved = applyQuickPreset(options, (name) => command.getOptionValueSource(name) === 'default');
-      if (resolved.perf) await runPerf({ backends: resolved.perfBackends, out: resolved.out }, env);
+      if (resolved.perf) await runPerf({ out: resolved.out }, env);
       else await runBench(resolved, env);
     });
 }
@@ -112,20 +135,28 @@ function listFlag<T>(flags: string, description: string, parse: (value: string) 
 
 /**
  * Runs the benchmark: trains every run of the plan that `<out>/runs.jsonl` does not hold yet
- * (appending each as it ends), then summarises all runs of the plan, prints the table beside the
- * anchors and writes results.json, results.md and accuracy.svg.
+ * (appending each as it ends), then summarises all runs of the plan, prints the table (beside
+ * the reference numbers when the run follows their protocol on their data) and writes
+ * results.json, results.md and accuracy.svg.
  *
- * @throws Error for inconsistent options (naming them), a missing or malformed data folder or an
- *   unavailable backend. Runs finished before an error stay in runs.jsonl.
+ * @throws Error for inconsistent options (naming them), an output folder that cannot be written,
+ *   a missing or malformed data folder or an unavailable backend, all before training. Runs
+ *   finished before a later error stay in runs.jsonl.
  */
 export async function runBench(options: BenchOptions, env: CliEnvironment): Promise<BenchReport> {
   checkBenchOptions(options);
+  await checkWritable('--out', 'folder', options.out);
   const started = performance.now();
   const print = (line = '') => env.stdout.write(`${line}\n`);
   const machine = describeMachine();
-  const backend = await selectTrainingBackend(options.backend);
+  const backend = await selectBackend(options.backend, { allowSoftwareGpu: options.allowSoftwareGpu });
+  print(`Backend: ${formatBackend(backend)}`);
+  checkBackendTrains(options.model, backend.name);
   const source = resolveDataSource(options.data, env);
   const full = await loadFashionMnist(source.dir);
+  const referenceData = identifyReferenceData(fingerprintImages(full));
+  const mismatches = referenceMismatches(options, referenceData);
+  const reference: ReferenceCheck = { data: referenceData, compared: mismatches.length === 0, mismatches, page: REFERENCE_PAGE };
 
   const methods = benchmarkMethods({ ldamScale: options.ldamScale }).filter((m) => options.methods.includes(m.name as never));
   methods.sort((a, b) => options.methods.indexOf(a.name as never) - options.methods.indexOf(b.name as never));
@@ -134,23 +165,25 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   const store = await RunStore.open(out);
   const pending = plan.filter((run) => !store.has(run.key));
   const mode = options.quick ? 'quick' : isFullProtocol(options) ? 'full' : 'custom';
-  const model = `MLP ${[full.train.height * full.train.width, ...MLP_HIDDEN_UNITS, FASHION_MNIST_NUM_CLASSES].join('-')}`;
+  const imageShape: [number, number] = [full.train.height, full.train.width];
+  const architecture = describeArchitecture(options.model, full.train.height * full.train.width, FASHION_MNIST_NUM_CLASSES, imageShape);
 
   print(`Benchmark (${mode} mode): Fashion-MNIST-LT, ${describePlan(options, methods.length, plan.length)}`);
-  print(`Data: ${source.description}`);
+  const identified =
+    referenceData === null ? ' (not the reference data: no comparison with the PyTorch reference numbers)' : source.kind === 'option' ? ` (${referenceData})` : '';
+  print(`Data: ${source.description}${identified}`);
   print(`Machine: ${formatMachine(machine)}`);
   const warning = loadWarning(machine);
   if (warning !== null) print(warning);
-  print(`Backend: ${formatBackend(backend)}`);
   print(
-    `Model: ${model} (ReLU, ${options.init} initialisation), Adam lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ` +
-      `n_max ${options.nMax}; LDAM scale ${options.ldamScale}`,
+    `Model: ${architecture} (ReLU, ${options.initialization} initialisation), Adam lr ${options.learningRate}, batch ${options.batchSize}, ` +
+      `${options.epochs} epochs, n_max ${options.nMax}; LDAM scale ${options.ldamScale}`,
   );
   print(`Methods: ${methods.map((m) => `${m.name} (${m.label})`).join(', ')}; post-hoc rows: +PR (re-balancing, tau 1) for each, +LA for ce`);
   if (store.skippedLines.length > 0) print(`Warning: skipped unreadable lines ${store.skippedLines.join(', ')} of ${store.file}.`);
   print(`Output: ${out} (${RUNS_FILE}: ${plan.length - pending.length} of ${plan.length} runs already done${pending.length === 0 ? '' : `, ${pending.length} to run`})`);
   if (pending.length > 0) {
-    const msPerStep = await calibrateStepMs(options);
+    const msPerStep = await calibrateStepMs(options, imageShape);
     const estimate = estimateSeconds(pending, msPerStep, full.test.count, options.batchSize);
     const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
     const whole = pending.length < plan.length ? `; the whole plan from scratch: ${formatDuration(estimateSeconds(plan, msPerStep, full.test.count, options.batchSize))}` : '';
@@ -165,55 +198,57 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
 
   const runs = plan.map((run) => store.get(run.key)).filter((run): run is BenchRun => run !== undefined);
   const rowNames = methods.flatMap((m) => [m.name, ...(m.postHoc ?? []).map((p) => p.name)]);
-  const summary = summarizeRuns(runs, { imbalanceFactors: options.imbalance, rowNames });
-  const anchors = compareWithAnchors(summary);
+  const summary = summarizeRuns(runs, { imbalanceFactors: options.imbalanceFactors, rowNames });
+  const anchors = compareWithAnchors(summary, (imbalanceFactor, name) => {
+    if (!reference.compared) return undefined;
+    // LDAM-DRW at another scale is another method than the reference's.
+    if (name.split('+')[0] === 'ldamdrw' && options.ldamScale !== ANCHOR_LDAM_SCALE) return undefined;
+    return findAnchor(options.model, imbalanceFactor, name);
+  });
   const totalSeconds = (performance.now() - started) / 1000;
-  // Quick and full runs share runs.jsonl; their summaries are kept apart.
-  const [resultsStem, chartStem] = mode === 'quick' ? ['results-quick', 'accuracy-quick'] : ['results', 'accuracy'];
-  const chart = await drawChart(summary, options);
+  // Quick and full runs, and the two models, share runs.jsonl; their summaries are kept apart.
+  const suffix = `${mode === 'quick' ? '-quick' : ''}${options.model === 'mlp' ? '' : `-${options.model}`}`;
+  const chart = await drawChart(summary, options, architecture, env);
   const report: BenchReport = {
     mode,
     machine: { ...machine, loadAverage: describeMachine().loadAverage },
     backend: backend.name,
+    device: backend.device,
     data: { source: source.description, dir: source.dir },
-    protocol: {
-      model,
-      imbalanceFactors: options.imbalance,
-      seeds: options.seeds,
-      methods: methods.map((m) => m.name),
-      nMax: options.nMax,
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      learningRate: options.lr,
-      initialization: options.init,
-      ldamScale: options.ldamScale,
-    },
+    protocol: { ...scheduleOf(options), imbalanceFactors: options.imbalanceFactors, seeds: options.seeds, methods: methods.map((m) => m.name), ldamScale: options.ldamScale },
+    architecture,
+    reference,
     runs,
     skippedRuns: plan.length - pending.length,
     summary,
     anchors,
     files: {
       runs: store.file,
-      json: path.join(out, `${resultsStem}.json`),
-      markdown: path.join(out, `${resultsStem}.md`),
-      svg: chart.svg === null ? null : path.join(out, `${chartStem}.svg`),
+      json: path.join(out, `results${suffix}.json`),
+      markdown: path.join(out, `results${suffix}.md`),
+      svg: chart.svg === null ? null : path.join(out, `accuracy${suffix}.svg`),
     },
     totalSeconds,
   };
-  const notes = protocolNotes(options, source.kind === 'committed-subset', full.test.count);
+  const notes = referenceNotes(options, reference, referenceData === 'committed Fashion-MNIST-LT subset', full.test.count);
   if (chart.problem !== null) notes.push(`No chart: ${chart.problem}`);
   await writeResults(report, notes, chart.svg);
 
-  print(renderBenchTable(anchors));
+  print(renderBenchTable(anchors, { reference: reference.compared }));
   print(
     `Top-1 accuracy (%) on the balanced test split, mean ± sample std over seeds; shot groups many > 100, medium 20..100, ` +
-      `few < 20 training images; "empty": no class in the group. anchor: the PyTorch run of ANCHORS.md (overall), ` +
-      `Δ = ours - anchor in points, flagged when above ${ANCHOR_TOLERANCE_POINTS}.`,
+      `few < 20 training images; "empty": no class in the group.` +
+      (reference.compared
+        ? ` reference: the PyTorch run of the same protocol (${REFERENCE_PAGE}), overall; Δ = ours - reference in points, flagged when above ${ANCHOR_TOLERANCE_POINTS}.`
+        : ''),
   );
   for (const note of notes) print(note);
   const flagged = anchors.filter((c) => c.flagged);
   if (flagged.length > 0) {
-    print(`Rows more than ${ANCHOR_TOLERANCE_POINTS} points from the anchors: ${flagged.map((c) => `IF ${c.row.imbalanceFactor} ${displayName(c.row.name)}`).join(', ')}.`);
+    print(
+      `Rows more than ${ANCHOR_TOLERANCE_POINTS} points from the reference numbers: ` +
+        `${flagged.map((c) => `IF ${c.row.imbalanceFactor} ${displayName(c.row.name)}`).join(', ')}.`,
+    );
   }
   if (runs.length < plan.length) print(`Warning: ${plan.length - runs.length} runs of the plan have no result.`);
   print(`Written: ${[report.files.runs, report.files.json, report.files.markdown, report.files.svg].filter((f) => f !== null).join(', ')}`);
@@ -246,11 +281,8 @@ async function trainPending(
       const runStarted = performance.now();
       const labels = { run: `${index + 1}/${pending.length}`, what: `IF ${run.imbalanceFactor} ${run.method.name} seed ${run.seed}` };
       const results = await trainAndEvaluate(run.method, dataset.train, dataset.test, context, {
-        epochs: options.epochs,
-        batchSize: options.batchSize,
-        learningRate: options.lr,
+        ...scheduleOf(options),
         seed: run.seed,
-        initialization: options.init,
         onBatchEnd: bar
           ? ({ epoch, batch, batchesPerEpoch }) => bar.update(stepsBefore + epoch * batchesPerEpoch + batch + 1, { ...labels, epoch: epoch + 1 })
           : undefined,
@@ -295,25 +327,24 @@ function createBenchBar(stream: NodeJS.WritableStream, totalSteps: number): Sing
  * the median time between batch ends over 3 epochs of 4 batches of random images, after a
  * first epoch of warm-up.
  */
-async function calibrateStepMs(options: BenchOptions): Promise<number> {
+async function calibrateStepMs(options: BenchOptions, imageShape: [number, number]): Promise<number> {
   const batches = 4;
   const numExamples = batches * options.batchSize;
+  const numFeatures = imageShape[0] * imageShape[1];
   const random = mulberry32(12345);
-  const features = Float32Array.from({ length: numExamples * 784 }, () => random());
+  const features = Float32Array.from({ length: numExamples * numFeatures }, () => random());
   const labels = Int32Array.from({ length: numExamples }, (_, i) => i % FASHION_MNIST_NUM_CLASSES);
   const classCounts = new Array<number>(FASHION_MNIST_NUM_CLASSES).fill(0);
   labels.forEach((label) => classCounts[label]++);
   const batchEnds: number[] = [];
   const trained = await trainModel(
     CROSS_ENTROPY,
-    { features, labels, numExamples, numFeatures: 784 },
+    { features, labels, numExamples, numFeatures, imageShape },
     { numClasses: FASHION_MNIST_NUM_CLASSES, classCounts, epochs: 4 },
     {
+      ...scheduleOf(options),
       epochs: 4,
-      batchSize: options.batchSize,
-      learningRate: options.lr,
       seed: 0,
-      initialization: options.init,
       onBatchEnd: ({ epoch }) => {
         if (epoch > 0) batchEnds.push(performance.now());
       },
@@ -327,43 +358,46 @@ async function calibrateStepMs(options: BenchOptions): Promise<number> {
 function isFullProtocol(options: BenchOptions): boolean {
   const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
   return (
-    same([...options.imbalance].sort((a, b) => a - b), [...BENCH_DEFAULTS.imbalance]) &&
-    same(options.seeds, [...BENCH_DEFAULTS.seeds]) &&
+    same([...options.imbalanceFactors].sort((a, b) => a - b), [...REFERENCE_PROTOCOL.imbalanceFactors]) &&
+    same(options.seeds, [...REFERENCE_PROTOCOL.seeds]) &&
     options.methods.length === BENCH_DEFAULTS.methods.length &&
-    options.epochs === BENCH_DEFAULTS.epochs &&
-    options.nMax === BENCH_DEFAULTS.nMax &&
-    options.batchSize === BENCH_DEFAULTS.batchSize &&
-    options.lr === BENCH_DEFAULTS.lr &&
-    options.init === BENCH_DEFAULTS.init
+    scheduleMismatches(options).length === 0
   );
 }
 
 function describePlan(options: BenchOptions, methods: number, runs: number): string {
-  return `IF ${options.imbalance.join(', ')} x seeds ${options.seeds.join(', ')} x ${methods} methods = ${runs} training runs`;
+  return `IF ${options.imbalanceFactors.join(', ')} x seeds ${options.seeds.join(', ')} x ${methods} methods = ${runs} training runs`;
 }
 
-/** Notes on where this run's protocol differs from the anchors', so that differences are read right. */
-function protocolNotes(options: BenchOptions, committedSubset: boolean, testExamples: number): string[] {
-  const notes: string[] = [];
+/**
+ * Notes on the comparison with the reference numbers: why there is none, or where this run
+ * still differs from the reference run (seeds, LDAM's scale, the test split's size), so that
+ * differences are read right.
+ */
+function referenceNotes(options: BenchOptions, reference: ReferenceCheck, committedSubset: boolean, testExamples: number): string[] {
+  if (!reference.compared) {
+    return [`No comparison with the PyTorch reference numbers (${reference.page}): ${reference.mismatches.join('; ')}.`];
+  }
   const differences: string[] = [];
-  if (options.epochs !== ANCHOR_PROTOCOL.epochs) differences.push(`${options.epochs} epochs (anchors: ${ANCHOR_PROTOCOL.epochs})`);
-  if (options.nMax !== ANCHOR_PROTOCOL.nMax) differences.push(`n_max ${options.nMax} (anchors: ${ANCHOR_PROTOCOL.nMax})`);
-  if (options.batchSize !== ANCHOR_PROTOCOL.batchSize) differences.push(`batch ${options.batchSize} (anchors: ${ANCHOR_PROTOCOL.batchSize})`);
-  if (options.lr !== ANCHOR_PROTOCOL.learningRate) differences.push(`lr ${options.lr} (anchors: ${ANCHOR_PROTOCOL.learningRate})`);
-  if (options.init !== ANCHOR_PROTOCOL.initialization) differences.push(`${options.init} initialisation (anchors: ${ANCHOR_PROTOCOL.initialization})`);
-  if (options.ldamScale !== ANCHOR_PROTOCOL.ldamScale) differences.push(`LDAM scale ${options.ldamScale} (anchors: ${ANCHOR_PROTOCOL.ldamScale})`);
   const seeds = options.seeds.join(',');
-  if (seeds !== ANCHOR_PROTOCOL.seeds.join(',')) differences.push(`seeds ${seeds} (anchors: ${ANCHOR_PROTOCOL.seeds.join(',')})`);
-  if (committedSubset || testExamples !== 10000) differences.push(`${testExamples} test images from ${committedSubset ? 'the committed subset' : 'the data folder'} (anchors: the full 10,000)`);
-  if (differences.length > 0) notes.push(`Note: this protocol differs from the anchors' in ${differences.join('; ')}: read the differences with that in mind.`);
-  return notes;
+  if (seeds !== REFERENCE_PROTOCOL.seeds.join(',')) differences.push(`seeds ${seeds} (reference: ${REFERENCE_PROTOCOL.seeds.join(',')})`);
+  if (options.ldamScale !== ANCHOR_LDAM_SCALE) differences.push(`LDAM scale ${options.ldamScale} (reference: ${ANCHOR_LDAM_SCALE}; its rows are not compared)`);
+  if (committedSubset || testExamples !== 10000) {
+    differences.push(`${testExamples} test images from ${committedSubset ? 'the committed subset' : 'the data folder'} (reference: the full 10,000)`);
+  }
+  return differences.length === 0 ? [] : [`Note: this run differs from the reference run in ${differences.join('; ')}: read the differences with that in mind.`];
 }
 
 /** The chart as SVG, or why it could not be drawn (vega and vega-lite are optional peers). */
-async function drawChart(summary: readonly SummaryRow[], options: BenchOptions): Promise<{ svg: string | null; problem: string | null }> {
-  const title = `Fashion-MNIST-LT, ${options.epochs} epochs: overall top-1 accuracy (mean ± std over ${options.seeds.length} seeds)`;
+async function drawChart(
+  summary: readonly SummaryRow[],
+  options: BenchOptions,
+  architecture: string,
+  env: CliEnvironment,
+): Promise<{ svg: string | null; problem: string | null }> {
+  const title = `Fashion-MNIST-LT, ${architecture}, ${options.epochs} epochs: overall top-1 accuracy (mean ± std over ${options.seeds.length} seeds)`;
   try {
-    return { svg: await renderSvg(accuracyChartSpec(summary, title)), problem: null };
+    return { svg: await (env.renderSvg ?? renderSvg)(accuracyChartSpec(summary, title)), problem: null };
   } catch (error) {
     return { svg: null, problem: (error as Error).message };
   }
@@ -374,23 +408,28 @@ async function writeResults(report: BenchReport, notes: readonly string[], svg: 
   const { files } = report;
   const p = report.protocol;
   await fs.writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  const comparison = report.reference.compared
+    ? [
+        `## Against the PyTorch reference run (${report.reference.page})`,
+        '',
+        `Δ = ours - reference, in points; flagged when |Δ overall| > ${ANCHOR_TOLERANCE_POINTS}.`,
+        '',
+        anchorComparisonMarkdown(report.anchors),
+      ]
+    : [];
   const markdown = [
     `# tfjs-gala benchmark: Fashion-MNIST-LT (${report.mode} mode)`,
     '',
     `- Machine: ${formatMachine(report.machine)}`,
-    `- Backend: ${report.backend}; data: ${report.data.source}`,
-    `- Protocol: ${p.model} (ReLU, ${p.initialization} initialisation), Adam lr ${p.learningRate}, batch ${p.batchSize}, ${p.epochs} epochs, ` +
+    `- Backend: ${report.backend} (${report.device}); data: ${report.data.source}${report.reference.data === null ? '' : ` (${report.reference.data})`}`,
+    `- Protocol: ${report.architecture} (ReLU, ${p.initialization} initialisation), Adam lr ${p.learningRate}, batch ${p.batchSize}, ${p.epochs} epochs, ` +
       `n_max ${p.nMax}; IF ${p.imbalanceFactors.join(', ')}; seeds ${p.seeds.join(', ')}; LDAM scale ${p.ldamScale}`,
     `- Rows: each method, then "+PR" (prediction re-balancing over the whole test split, tau 1) and for ce "+LA" (post-hoc logit adjustment, tau 1), from the same trained model.`,
     '',
     'Top-1 accuracy (%) on the balanced test split, mean ± sample std over seeds.',
     '',
     summaryMarkdown(report.summary),
-    `## Against the PyTorch anchors (ANCHORS.md)`,
-    '',
-    `Δ = ours - anchor, in points; flagged when |Δ overall| > ${ANCHOR_TOLERANCE_POINTS}.`,
-    '',
-    anchorComparisonMarkdown(report.anchors),
+    ...comparison,
     ...notes.map((note) => `${note}\n`),
     ...(files.svg === null ? [] : [`![overall accuracy by method](${path.basename(files.svg)})`, '']),
   ].join('\n');

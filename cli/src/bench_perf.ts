@@ -1,8 +1,11 @@
 /**
- * `tfjs-gala bench --perf`: what GALA costs next to softmax cross-entropy, measured in one
- * process on each backend: (a) a training step of the demo's MLP, GALA against tfjs's
- * 'categoricalCrossentropy', alternating; (b) the loss alone (forward, gradient, state update)
- * at batch 256 for 10, 1000 and 8142 classes, with peak memory to show linear growth.
+ * `tfjs-gala bench --perf`: training speed and what GALA costs, measured in one process:
+ * (a) CNN training steps per second on wasm with the package's `enableWasmTraining()` against
+ * the pure-JS cpu backend (stock wasm cannot train the CNN at all); (b) MLP step time on stock
+ * wasm against wasm with `enableWasmTraining()` (its transposed-matMul fix), alternating;
+ * (c) the CNN's GALA / cross-entropy step-time ratio on wasm, alternating; (d) the loss alone
+ * (forward, gradient, state update) at batch 256 for 10, 1000 and 8142 classes, with peak memory
+ * to show linear growth.
  */
 
 import { promises as fs } from 'node:fs';
@@ -10,13 +13,16 @@ import * as path from 'node:path';
 
 import Table from 'cli-table3';
 
-import { timeLossOnly, timeTrainingStep, type LossTiming, type StepTiming } from './bench/perf';
-import { selectBackend } from './backend';
-import { isWasmTransposedMatMulFixInstalled, setWasmTransposedMatMulFix } from './wasm_matmul';
+import { crossEntropyLoss, disableWasmTraining, enableWasmTraining, galaLoss } from 'tfjs-gala';
+import { timeLossOnly, timeTrainingSteps, type LossTiming, type StepTiming } from './bench/perf';
+import { formatBackend, selectBackend } from './backend';
 import { formatDuration } from './bench_plan';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
+import { checkWritable } from './output_paths';
 
+/** Target of the CNN speed-up of wasm (with the training kernels) over cpu. */
+export const WASM_SPEEDUP_TARGET = 10;
 /** Target of the training-step ratio GALA / cross-entropy. */
 export const STEP_RATIO_TARGET = 1.05;
 /** Target of the loss-only ratio GALA / cross-entropy. */
@@ -25,86 +31,132 @@ export const LOSS_RATIO_TARGET = 2;
 export const PERF_CLASS_COUNTS = [10, 1000, 8142] as const;
 /** Batch size of the loss-only measurement. */
 export const PERF_LOSS_BATCH = 256;
+/** Batch size of the training steps (the protocol's). */
+export const PERF_STEP_BATCH = 128;
+
+/** Steps and time budgets; the pure-JS cpu backend takes seconds per CNN step. */
+export interface PerfBudget {
+  /** Batch size of the training steps. */
+  readonly batchSize: number;
+  readonly cnnWasmSteps: number;
+  readonly cnnCpuSteps: number;
+  readonly mlpSteps: number;
+  readonly ratioSteps: number;
+  readonly warmup: number;
+  readonly lossBudgetMs: number;
+  readonly lossRepeats: number;
+  /** Class counts of the loss-only table. */
+  readonly classCounts: readonly number[];
+}
+
+/** About 3 minutes on 2 cores. */
+export const PERF_BUDGET: PerfBudget = {
+  batchSize: PERF_STEP_BATCH,
+  cnnWasmSteps: 30,
+  cnnCpuSteps: 3,
+  mlpSteps: 40,
+  ratioSteps: 60,
+  warmup: 3,
+  lossBudgetMs: 2500,
+  lossRepeats: 30,
+  classCounts: PERF_CLASS_COUNTS,
+};
 
 /** Options of {@link runPerf}. */
 export interface PerfOptions {
-  readonly backends: readonly ('cpu' | 'wasm')[];
   /** Folder for perf.json. */
   readonly out: string;
+  /** Default {@link PERF_BUDGET} (tests pass a tiny one). */
+  readonly budget?: PerfBudget;
 }
 
 /** What `--perf` measured (also perf.json). */
 export interface PerfReport {
   readonly machine: MachineDescription;
-  readonly trainingStep: readonly StepTiming[];
+  /** CNN steps on wasm with enableWasmTraining() and on cpu, and the speed-up. */
+  readonly cnnSpeed: { readonly wasm: StepTiming; readonly cpu: StepTiming; readonly speedup: number };
+  /** MLP steps on stock wasm and with enableWasmTraining(), alternating. */
+  readonly mlpWasmFix: StepTiming & { readonly speedup: number };
+  /** CNN steps with GALA and with cross-entropy on wasm, alternating. */
+  readonly cnnLossRatio: StepTiming & { readonly ratio: number };
   readonly lossOnly: readonly (LossTiming & { readonly bytesPerClassGala: number; readonly bytesPerClassCrossEntropy: number })[];
-  readonly targets: { readonly trainingStepRatio: number; readonly lossOnlyRatio: number };
+  readonly targets: { readonly wasmSpeedup: number; readonly trainingStepRatio: number; readonly lossOnlyRatio: number };
   readonly file: string;
   readonly totalSeconds: number;
 }
 
-// Per backend: steps of the training-step comparison and the time budget (ms) of each
-// loss-only block. The pure-JS cpu backend takes about half a second per MLP step and seconds
-// per loss step at 8142 classes; these keep `--perf` near 3 minutes on 2 cores.
-const BUDGETS = {
-  cpu: { steps: 24, warmup: 3, lossBudgetMs: 2500, lossRepeats: 15 },
-  wasm: { steps: 80, warmup: 5, lossBudgetMs: 2500, lossRepeats: 30 },
-} as const;
-
-/** The measured variants: cpu; wasm as stock tfjs and with the transposed-matMul fix. */
-export function perfVariants(backends: readonly ('cpu' | 'wasm')[]): PerfVariant[] {
-  return backends.flatMap((backend): PerfVariant[] =>
-    backend === 'wasm' ? [{ backend, matMulFix: false }, { backend, matMulFix: true }] : [{ backend, matMulFix: false }],
-  );
-}
-
-/** A backend as measured: stock, or (wasm) with the command line's transposed-matMul fix. */
-export interface PerfVariant {
-  readonly backend: 'cpu' | 'wasm';
-  readonly matMulFix: boolean;
-}
+const crossEntropyVariant = { label: 'cross-entropy', loss: () => crossEntropyLoss() };
 
 /**
- * Measures on each backend of `options.backends`, prints two tables and writes perf.json.
- * @throws Error when a backend cannot be activated.
+ * Measures, prints the tables and writes perf.json. Leaves the wasm backend active with
+ * `enableWasmTraining()` in effect.
+ * @throws Error when the output folder cannot be written or the wasm backend cannot be activated.
  */
 export async function runPerf(options: PerfOptions, env: CliEnvironment): Promise<PerfReport> {
+  await checkWritable('--out', 'folder', options.out);
+  const budget = options.budget ?? PERF_BUDGET;
   const started = performance.now();
   const print = (line = '') => env.stdout.write(`${line}\n`);
   const machine = describeMachine();
-  print(`Performance of GALA against softmax cross-entropy (one process, alternating).`);
+  const wasm = await selectBackend('wasm');
+  print(`Backend: ${formatBackend(wasm)}; also cpu (@tensorflow/tfjs (tfjs-backend-cpu)) for comparison.`);
+  print(`Training speed and the cost of GALA against softmax cross-entropy (one process; compared steps alternate).`);
   print(`Machine: ${formatMachine(machine)}`);
   const warning = loadWarning(machine);
   if (warning !== null) print(warning);
   print();
 
-  const trainingStep: StepTiming[] = [];
+  const { batchSize } = budget;
+  print(`CNN training steps (batch ${batchSize}) on wasm with enableWasmTraining()...`);
+  const cnnWasm = await timeTrainingSteps({ model: 'cnn', variants: [crossEntropyVariant], steps: budget.cnnWasmSteps, warmup: budget.warmup, batchSize });
+  print(`CNN training steps on cpu (pure JavaScript, seconds per step)...`);
+  await selectBackend('cpu');
+  const cnnCpu = await timeTrainingSteps({ model: 'cnn', variants: [crossEntropyVariant], steps: budget.cnnCpuSteps, warmup: Math.min(1, budget.warmup), batchSize });
+  await selectBackend('wasm');
+
+  print(`MLP training steps on stock wasm and with enableWasmTraining(), alternating...`);
+  const mlp = await timeTrainingSteps({
+    model: 'mlp',
+    variants: [
+      { ...crossEntropyVariant, label: 'stock wasm', before: disableWasmTraining },
+      { ...crossEntropyVariant, label: 'wasm + enableWasmTraining()', before: () => enableWasmTraining() },
+    ],
+    steps: budget.mlpSteps,
+    warmup: budget.warmup,
+    batchSize,
+  });
+  enableWasmTraining();
+
+  print(`CNN training steps with GALA and with cross-entropy on wasm, alternating...`);
+  const ratio = await timeTrainingSteps({
+    model: 'cnn',
+    variants: [{ label: 'GALA', loss: () => galaLoss({ numClasses: 10 }) }, crossEntropyVariant],
+    steps: budget.ratioSteps,
+    warmup: budget.warmup,
+    batchSize,
+  });
+
   const lossOnly: PerfReport['lossOnly'][number][] = [];
-  for (const { backend: name, matMulFix } of perfVariants(options.backends)) {
-    const backend = await selectBackend(name);
-    if (name === 'wasm' || isWasmTransposedMatMulFixInstalled()) setWasmTransposedMatMulFix(matMulFix);
-    // Rows name the variant: stock tfjs, or wasm with the command line's transposed-matMul fix.
-    const label = matMulFix ? `${backend.name}+fix` : backend.name;
-    const budget = BUDGETS[name];
-    print(`Backend ${label} (${backend.packageName}${matMulFix ? ', transposed matMul fix of src/cli/wasm_matmul.ts' : ', stock tfjs'}):`);
-    print(`  training steps of the demo's MLP 784-256-128-10, batch 128...`);
-    const step = await timeTrainingStep({ steps: budget.steps, warmup: budget.warmup, batchSize: 128, numClasses: 10 });
-    trainingStep.push({ ...step, backend: label });
-    print(`  the MLP trains on ${step.backend}: ${step.steps} GALA and ${step.steps} cross-entropy steps, ratio ${step.ratio.toFixed(3)}`);
-    for (const numClasses of PERF_CLASS_COUNTS) {
-      print(`  loss alone, batch ${PERF_LOSS_BATCH}, ${numClasses} classes...`);
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await selectBackend(backend);
+    for (const numClasses of budget.classCounts) {
+      print(`Loss alone on ${backend}, batch ${PERF_LOSS_BATCH}, ${numClasses} classes...`);
       const timing = await timeLossOnly({ numClasses, batchSize: PERF_LOSS_BATCH, repeats: budget.lossRepeats, budgetMs: budget.lossBudgetMs });
-      lossOnly.push({
-        ...timing,
-        backend: label,
-        bytesPerClassGala: timing.peakBytesGala / numClasses,
-        bytesPerClassCrossEntropy: timing.peakBytesCrossEntropy / numClasses,
-      });
+      lossOnly.push({ ...timing, bytesPerClassGala: timing.peakBytesGala / numClasses, bytesPerClassCrossEntropy: timing.peakBytesCrossEntropy / numClasses });
     }
   }
-  if (isWasmTransposedMatMulFixInstalled()) setWasmTransposedMatMulFix(false);
+  await selectBackend('wasm');
+
+  const report: Omit<PerfReport, 'file' | 'totalSeconds'> = {
+    machine: { ...machine, loadAverage: describeMachine().loadAverage },
+    cnnSpeed: { wasm: cnnWasm, cpu: cnnCpu, speedup: cnnCpu.ms[0] / cnnWasm.ms[0] },
+    mlpWasmFix: { ...mlp, speedup: mlp.ms[0] / mlp.ms[1] },
+    cnnLossRatio: { ...ratio, ratio: ratio.ms[0] / ratio.ms[1] },
+    lossOnly,
+    targets: { wasmSpeedup: WASM_SPEEDUP_TARGET, trainingStepRatio: STEP_RATIO_TARGET, lossOnlyRatio: LOSS_RATIO_TARGET },
+  };
   print();
-  print(renderStepTable(trainingStep));
+  print(renderSpeedTable(report));
   print(renderLossTable(lossOnly));
   print(
     `Peak bytes: the largest allocation tf.profile saw during one step. "[B,C] tensors" = peak bytes / (batch x classes x 4 bytes): ` +
@@ -114,30 +166,57 @@ export async function runPerf(options: PerfOptions, env: CliEnvironment): Promis
   const out = path.resolve(options.out);
   await fs.mkdir(out, { recursive: true });
   const file = path.join(out, 'perf.json');
-  const report: PerfReport = {
-    machine: { ...machine, loadAverage: describeMachine().loadAverage },
-    trainingStep,
-    lossOnly,
-    targets: { trainingStepRatio: STEP_RATIO_TARGET, lossOnlyRatio: LOSS_RATIO_TARGET },
-    file,
-    totalSeconds: (performance.now() - started) / 1000,
-  };
-  await fs.writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  print(`Written: ${file}. Total time: ${formatDuration(report.totalSeconds)}`);
-  return report;
+  const full: PerfReport = { ...report, file, totalSeconds: (performance.now() - started) / 1000 };
+  await fs.writeFile(file, `${JSON.stringify(full, null, 2)}\n`);
+  print(`Written: ${file}. Total time: ${formatDuration(full.totalSeconds)}`);
+  return full;
 }
 
-/** The training-step comparison as a text table, one row per backend. */
-export function renderStepTable(timings: readonly StepTiming[]): string {
+const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+/** The three training-step measurements as one text table. */
+export function renderSpeedTable(report: Pick<PerfReport, 'cnnSpeed' | 'mlpWasmFix' | 'cnnLossRatio'>): string {
+  const batchSize = report.cnnSpeed.wasm.batchSize;
   const table = new Table({
-    head: ['backend', 'ms/step GALA', "ms/step 'categoricalCrossentropy'", 'ratio', `target <= ${STEP_RATIO_TARGET}`, 'steps each'],
-    colAligns: ['left', 'right', 'right', 'right', 'left', 'right'],
+    head: ['measurement', 'A', 'B', 'A ms/step', 'B ms/step', 'result', 'target', '', 'steps each'],
+    colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left', 'right'],
     style: { head: [], border: [] },
   });
-  for (const t of timings) {
-    table.push([t.backend, t.msGala.toFixed(2), t.msCrossEntropy.toFixed(2), t.ratio.toFixed(3), t.ratio <= STEP_RATIO_TARGET ? 'met' : 'MISSED', String(t.steps)]);
-  }
-  return `Training step (trainOnBatch, MLP 784-256-128-10, batch 128, Adam; median per step):\n${table.toString()}`;
+  const { cnnSpeed, mlpWasmFix, cnnLossRatio } = report;
+  table.push([
+    'CNN steps/s',
+    'wasm + enableWasmTraining()',
+    'cpu',
+    cnnSpeed.wasm.ms[0].toFixed(1),
+    cnnSpeed.cpu.ms[0].toFixed(1),
+    `${(1000 / cnnSpeed.wasm.ms[0]).toFixed(2)} vs ${(1000 / cnnSpeed.cpu.ms[0]).toFixed(2)} steps/s: ${cnnSpeed.speedup.toFixed(1)}x`,
+    `>= ${WASM_SPEEDUP_TARGET}x`,
+    met(cnnSpeed.speedup >= WASM_SPEEDUP_TARGET),
+    `${cnnSpeed.wasm.steps} / ${cnnSpeed.cpu.steps}`,
+  ]);
+  table.push([
+    'MLP step time',
+    mlpWasmFix.labels[0],
+    mlpWasmFix.labels[1],
+    mlpWasmFix.ms[0].toFixed(1),
+    mlpWasmFix.ms[1].toFixed(1),
+    `${mlpWasmFix.speedup.toFixed(1)}x faster`,
+    '',
+    '',
+    String(mlpWasmFix.steps),
+  ]);
+  table.push([
+    'CNN GALA / CE',
+    `${cnnLossRatio.labels[0]} (${cnnLossRatio.backend})`,
+    cnnLossRatio.labels[1],
+    cnnLossRatio.ms[0].toFixed(1),
+    cnnLossRatio.ms[1].toFixed(1),
+    `ratio ${cnnLossRatio.ratio.toFixed(3)}`,
+    `<= ${STEP_RATIO_TARGET}`,
+    met(cnnLossRatio.ratio <= STEP_RATIO_TARGET),
+    String(cnnLossRatio.steps),
+  ]);
+  return `Training steps (trainOnBatch, batch ${batchSize}, Adam, 28x28 inputs; median per step):\n${table.toString()}`;
 }
 
 /** The loss-only comparison as a text table, one row per backend and class count. */
@@ -155,7 +234,7 @@ export function renderLossTable(timings: PerfReport['lossOnly']): string {
       t.msGala.toFixed(2),
       t.msCrossEntropy.toFixed(2),
       t.ratio.toFixed(2),
-      t.ratio <= LOSS_RATIO_TARGET ? 'met' : 'MISSED',
+      met(t.ratio <= LOSS_RATIO_TARGET),
       (t.peakBytesGala / 2 ** 20).toFixed(2),
       (t.peakBytesCrossEntropy / 2 ** 20).toFixed(2),
       t.bytesPerClassGala.toFixed(0),

@@ -22,44 +22,27 @@ import {
   type ShotGroup,
 } from 'tfjs-gala';
 import { FASHION_MNIST_CLASS_NAMES, loadFashionMnistLT } from './data/fashion_mnist';
-import { BACKEND_CHOICES, formatBackend, selectTrainingBackend, type BackendChoice } from './backend';
+import { BACKEND_CHOICES, checkBackendTrains, formatBackend, selectBackend, type BackendChoice, type SelectedBackend } from './backend';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { DEMO_METHODS, type MethodContext, type TrainingMethod } from './methods';
+import { describeArchitecture } from './models';
 import { integerOption, numberOption } from './options';
+import { checkWritable } from './output_paths';
+import { checkImbalanceFactors, checkSchedule, DEFAULT_PROTOCOL, INITIALIZATIONS, MODELS, type TrainingProtocol } from './protocol';
 import type { AccuracyRow } from './bench/runs';
 import { createProgressBar, trackEpochs } from './progress';
 import { saveAndReload, type ReloadCheck } from './save_reload';
 import { renderResultsTable } from './table';
-import {
-  accuracyRow,
-  evaluateModel,
-  INITIALIZATIONS,
-  MLP_HIDDEN_UNITS,
-  trainModel,
-  type Initialization,
-  type MethodResult,
-  type TrainedModel,
-  type TrainOptions,
-} from './trainer';
+import { accuracyRow, evaluateModel, trainModel, type MethodResult, type TrainedModel } from './trainer';
 
-/** Options of the demo, as parsed from the command line. */
-export interface DemoOptions {
+/** Options of the demo, as parsed from the command line: the training protocol, and where to read and write. */
+export interface DemoOptions extends TrainingProtocol {
   /** Folder with the four Fashion-MNIST IDX files; default: Debian's full dataset, else the committed subset. */
   readonly data?: string;
-  /** Imbalance factor of the training split (>= 1). */
-  readonly imbalance: number;
-  /** Training images of the head class (integer >= 1, >= imbalance). */
-  readonly nMax: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  /** Seeds the subsample, the initialisation and the batch order. */
-  readonly seed: number;
   readonly backend: BackendChoice;
-  /** Adam learning rate. */
-  readonly lr: number;
-  /** Initialisation of the dense layers; see {@link Initialization}. */
-  readonly init: Initialization;
+  /** With `backend: 'webgpu'`: also accept a software adapter (SwiftShader); see `BackendOptions`. */
+  readonly allowSoftwareGpu?: boolean;
   /** Also write the report as JSON to this file. */
   readonly json?: string;
   /**
@@ -76,23 +59,21 @@ export interface DemoOptions {
   readonly progress: boolean;
 }
 
-/** The protocol of ANCHORS.md: IF 100, nMax 500, 30 epochs of Adam 1e-3 at batch 128, seed 0. */
+/** The reference protocol's MLP at IF 100, seed 0, on the fastest backend installed. */
 export const DEMO_DEFAULTS = {
-  imbalance: 100,
-  nMax: 500,
-  epochs: 30,
-  batchSize: 128,
-  seed: 0,
+  ...DEFAULT_PROTOCOL,
   backend: 'auto',
-  lr: 1e-3,
-  init: 'pytorch', // the PyTorch protocol of ANCHORS.md: U(±1/sqrt(fanIn)) weights and biases
   progress: true,
-} as const satisfies Partial<DemoOptions>;
+} as const satisfies Omit<DemoOptions, 'data' | 'json' | 'save' | 'monitor'>;
 
 /** One row of the report. Accuracies are fractions in [0, 1]; null = empty shot group. */
 export interface DemoRow extends AccuracyRow {
   readonly method: string;
   readonly secondsPerEpoch: number;
+  /** Median seconds of a training epoch (the first epoch includes warm-up such as shader compilation). */
+  readonly medianSecondsPerEpoch: number;
+  /** Training steps per epoch (batches). */
+  readonly stepsPerEpoch: number;
   readonly finalTrainingLoss: number;
 }
 
@@ -107,16 +88,11 @@ export interface DemoReport {
     readonly shotGroups: Readonly<Record<ShotGroup, readonly number[]>>;
   };
   readonly backend: string;
-  readonly settings: {
-    readonly model: string;
-    readonly imbalanceFactor: number;
-    readonly nMax: number;
-    readonly epochs: number;
-    readonly batchSize: number;
-    readonly learningRate: number;
-    readonly seed: number;
-    readonly initialization: Initialization;
-  };
+  /** What computed: the GPU adapter for webgpu, the CPU otherwise. */
+  readonly device: string;
+  readonly protocol: TrainingProtocol;
+  /** The model's layers, e.g. "MLP 784-256-128-10". */
+  readonly architecture: string;
   readonly rows: readonly DemoRow[];
   /** With `--save`: where each model was saved, and what was compared after reloading it. */
   readonly saved?: readonly ReloadCheck[];
@@ -129,21 +105,22 @@ export interface DemoReport {
 export function registerDemoCommand(program: Command, env: CliEnvironment): Command {
   return program
     .command('demo')
-    .description('Train the same MLP with softmax cross-entropy and with GALA on long-tailed Fashion-MNIST; print accuracy by shot group, for GALA also with prediction re-balancing.')
+    .description('Train the same model with softmax cross-entropy and with GALA on long-tailed Fashion-MNIST; print accuracy by shot group, for GALA also with prediction re-balancing.')
+    .addOption(new Option('--model <name>', 'the model: mlp (784-256-128-10) or cnn (conv16-pool-conv32-pool-128-10)').choices(MODELS).default(DEMO_DEFAULTS.model))
     .option('--data <dir>', 'folder with the 4 Fashion-MNIST IDX files (.gz or not); default: the Debian dataset-fashion-mnist folder if installed, else the committed subset')
-    .option('--imbalance <factor>', 'imbalance factor IF = n_max / n_min of the training split (>= 1)', numberOption(1), DEMO_DEFAULTS.imbalance)
+    .option('--imbalance, --imbalance-factor <factor>', 'imbalance factor IF = n_max / n_min of the training split (>= 1)', numberOption(1), DEMO_DEFAULTS.imbalanceFactor)
     .option('--n-max <n>', 'training images of the head class (class 0)', integerOption(1), DEMO_DEFAULTS.nMax)
     .option('--epochs <n>', 'training epochs', integerOption(1), DEMO_DEFAULTS.epochs)
     .option('--batch-size <n>', 'mini-batch size', integerOption(1), DEMO_DEFAULTS.batchSize)
     .option('--seed <n>', 'seed of the subsample, the initialisation and the batch order', integerOption(0, 0xffffffff), DEMO_DEFAULTS.seed)
     .addOption(
-      new Option('--backend <name>', 'tfjs backend; auto = fastest installed (tensorflow, wasm, cpu)').choices(BACKEND_CHOICES).default(DEMO_DEFAULTS.backend),
+      new Option('--backend <name>', 'tfjs backend; auto = a hardware GPU (tfjs-node-gpu, webgpu), else tfjs-node, wasm, cpu').choices(BACKEND_CHOICES).default(DEMO_DEFAULTS.backend),
     )
-    .option('--lr <rate>', 'Adam learning rate (> 0)', numberOption(0, true), DEMO_DEFAULTS.lr)
+    .option('--lr, --learning-rate <rate>', 'Adam learning rate (> 0)', numberOption(0, true), DEMO_DEFAULTS.learningRate)
     .addOption(
-      new Option('--init <scheme>', 'initialisation of the dense layers: glorot (tfjs default) or pytorch (nn.Linear default, as in the PyTorch reference run of docs/guide/06-benchmark.md)')
+      new Option('--init, --initialization <scheme>', 'initialisation: glorot (tfjs default) or pytorch (PyTorch default, as in the reference run of docs/guide/07-reference-numbers.md)')
         .choices(INITIALIZATIONS)
-        .default(DEMO_DEFAULTS.init),
+        .default(DEMO_DEFAULTS.initialization),
     )
     .option('--json <file>', 'also write the results as JSON to this file')
     .option('--save <dir>', 'save each trained model to <dir>/<method> (model.json + weights.bin, optimizer and loss state included), reload it and evaluate the reloaded model')
@@ -155,41 +132,69 @@ export function registerDemoCommand(program: Command, env: CliEnvironment): Comm
 }
 
 /**
- * Runs the demo: selects the backend, loads and subsamples the data, trains each method of
- * `methods` with the same seed, prints the data used, the class counts and the results table,
- * and writes the JSON report when asked.
+ * Runs the demo: checks the options and that the output paths can be written, selects the
+ * backend, loads and subsamples the data, trains each method of `methods` with the same seed,
+ * prints the backend (first line), the data used, the class counts and the results table, and
+ * writes the JSON report when asked.
  *
- * @throws Error for inconsistent options (naming them), a missing or malformed data folder,
- *   an unavailable backend, or a data folder with too few images for the profile.
+ * @throws Error for inconsistent options (naming them), an output path that cannot be written,
+ *   a missing or malformed data folder, an unavailable backend, or a data folder with too few
+ *   images for the profile; all before any training.
  */
 export async function runDemo(options: DemoOptions, env: CliEnvironment, methods: readonly TrainingMethod[] = DEMO_METHODS): Promise<DemoReport> {
-  const { imbalance, nMax, epochs, batchSize, seed, lr, init } = options;
   checkDemoOptions(options);
+  await checkOutputs(options);
   const started = performance.now();
   const print = (line = '') => env.stdout.write(`${line}\n`);
 
   // The backend first: an unavailable one fails before the data is read.
-  const backend = await selectTrainingBackend(options.backend);
+  const backend = await selectBackend(options.backend, { allowSoftwareGpu: options.allowSoftwareGpu, needsSynchronousReads: options.monitor !== undefined });
+  print(`Backend: ${formatBackend(backend)}`);
+  checkBackendTrains(options.model, backend.name);
+  checkAsyncBackendOutputs(options, backend);
+  const report = await runDemoOn(backend, options, env, methods);
+  const totalSeconds = (performance.now() - started) / 1000;
+  print(`Total time: ${totalSeconds.toFixed(1)} s`);
+  const withTime = { ...report, totalSeconds };
+  if (options.json !== undefined) {
+    await fs.mkdir(path.dirname(path.resolve(options.json)), { recursive: true });
+    await fs.writeFile(options.json, `${JSON.stringify(withTime, null, 2)}\n`);
+    print(`Results written to ${options.json}`);
+  }
+  return withTime;
+}
+
+/**
+ * The demo on an already selected backend: data, training, evaluation and the table (no JSON
+ * file, no total time). `gpu-check` runs it once per backend.
+ */
+export async function runDemoOn(
+  backend: SelectedBackend,
+  options: DemoOptions,
+  env: CliEnvironment,
+  methods: readonly TrainingMethod[] = DEMO_METHODS,
+): Promise<Omit<DemoReport, 'totalSeconds'>> {
+  const { imbalanceFactor, nMax, epochs, batchSize, seed, learningRate, initialization } = options;
+  const print = (line = '') => env.stdout.write(`${line}\n`);
   const source = resolveDataSource(options.data, env);
-  const data = await loadFashionMnistLT({ dir: source.dir, imbalanceFactor: imbalance, nMax, seed });
+  const data = await loadFashionMnistLT({ dir: source.dir, imbalanceFactor, nMax, seed });
   const groups = shotGroups(data.classCounts);
   print(`Data: ${source.description}`);
   print(
-    `Fashion-MNIST-LT: imbalance factor ${imbalance}, n_max ${nMax}, seed ${seed}: ` +
+    `Fashion-MNIST-LT: imbalance factor ${imbalanceFactor}, n_max ${nMax}, seed ${seed}: ` +
       `${data.train.numExamples} training images, ${data.test.numExamples} test images (balanced)`,
   );
   print(`Training images per class: ${data.classCounts.join(' ')}`);
   print(`Shot groups (by training images): ${SHOT_GROUPS.map((g) => `${g} [${groups[g].join(' ')}]`).join(', ')}`);
-  print(`Backend: ${formatBackend(backend)}`);
-  const model = `MLP ${[data.train.numFeatures, ...MLP_HIDDEN_UNITS, data.numClasses].join('-')}`;
-  print(`Model: ${model} (ReLU, ${init} initialisation), Adam lr ${lr}, batch ${batchSize}, ${epochs} epochs`);
+  const architecture = describeArchitecture(options.model, data.train.numFeatures, data.numClasses, data.train.imageShape);
+  print(`Model: ${architecture} (ReLU, ${initialization} initialisation), Adam lr ${learningRate}, batch ${batchSize}, ${epochs} epochs`);
   print();
 
   const context: MethodContext = { numClasses: data.numClasses, classCounts: data.classCounts, epochs };
-  const training: TrainOptions = { epochs, batchSize, learningRate: lr, seed, initialization: init };
+  const training = { model: options.model, epochs, batchSize, learningRate, seed, initialization };
   if (options.save !== undefined) print(`Saving each trained model to ${path.resolve(options.save)}/<method> and evaluating the reloaded model.`);
   if (options.monitor !== undefined) print(`Measuring logit gradients of each run; pictures and JSON in ${path.resolve(options.monitor)}/<method>.`);
-  const results: MethodResult[] = [];
+  const results: (MethodResult & { medianSecondsPerEpoch: number })[] = [];
   const reloadChecks: ReloadCheck[] = [];
   const gradients: NonNullable<DemoReport['gradients']>[number][] = [];
   for (const method of methods) {
@@ -223,8 +228,9 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
         reloadChecks.push(saved.check);
         print(describeReload(method.label, saved.check));
       }
-      const { secondsPerEpoch, finalLoss } = trained;
-      results.push(...evaluateModel(evaluated, method, data.test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss })));
+      const { secondsPerEpoch, medianSecondsPerEpoch, finalLoss } = trained;
+      const rows = await evaluateModel(evaluated, method, data.test, context);
+      results.push(...rows.map((row) => ({ ...row, secondsPerEpoch, medianSecondsPerEpoch, finalLoss })));
     } finally {
       bar?.stop();
       reloaded?.dispose();
@@ -233,10 +239,13 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
   }
   if (options.save !== undefined) print();
 
+  const stepsPerEpoch = Math.ceil(data.train.numExamples / batchSize);
   const rows: DemoRow[] = results.map((r) => ({
     method: r.name,
     ...accuracyRow(r),
     secondsPerEpoch: r.secondsPerEpoch,
+    medianSecondsPerEpoch: r.medianSecondsPerEpoch,
+    stepsPerEpoch,
     finalTrainingLoss: r.finalLoss,
   }));
   print(
@@ -249,14 +258,12 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
     print();
     print(renderGradientSummary(gradients));
   }
-  const totalSeconds = (performance.now() - started) / 1000;
   print(
     `Top-1 accuracy (%) on the balanced test split. Shot groups by training images: many > ${MANY_SHOT_ABOVE}, ` +
       `medium ${FEW_SHOT_BELOW}..${MANY_SHOT_ABOVE}, few < ${FEW_SHOT_BELOW} (number of classes in the headers).`,
   );
-  print(`Total time: ${totalSeconds.toFixed(1)} s`);
 
-  const report: DemoReport = {
+  return {
     data: {
       source: source.description,
       dir: source.dir,
@@ -266,39 +273,41 @@ export async function runDemo(options: DemoOptions, env: CliEnvironment, methods
       shotGroups: groups,
     },
     backend: backend.name,
-    settings: { model, imbalanceFactor: imbalance, nMax, epochs, batchSize, learningRate: lr, seed, initialization: init },
+    device: backend.device,
+    protocol: { model: options.model, imbalanceFactor, nMax, epochs, batchSize, learningRate, seed, initialization },
+    architecture,
     rows,
     ...(options.save === undefined ? {} : { saved: reloadChecks }),
     ...(options.monitor === undefined ? {} : { gradients }),
-    totalSeconds,
   };
-  if (options.json !== undefined) {
-    await fs.mkdir(path.dirname(path.resolve(options.json)), { recursive: true });
-    await fs.writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);
-    print(`Results written to ${options.json}`);
+}
+
+/** The files and folders the demo writes must be writable before it trains. */
+async function checkOutputs(options: DemoOptions): Promise<void> {
+  if (options.json !== undefined) await checkWritable('--json', 'file', options.json);
+  if (options.save !== undefined) await checkWritable('--save', 'folder', options.save);
+  if (options.monitor !== undefined) await checkWritable('--monitor', 'folder', options.monitor);
+}
+
+/**
+ * `--monitor` reads gradients synchronously while training, which tfjs's webgpu backend cannot
+ * do in Node: refuse it there before training (`auto` does not pick webgpu with it).
+ */
+function checkAsyncBackendOutputs(options: DemoOptions, backend: SelectedBackend): void {
+  if (backend.name === 'webgpu' && options.monitor !== undefined) {
+    throw new Error(
+      '--monitor: the backend must read tensors synchronously while training (the gradient monitor does); received webgpu, which cannot in Node. ' +
+        'Choose --backend wasm or cpu for this option.',
+    );
   }
-  return report;
 }
 
 /** Checks what the option parsers cannot see alone (also guards calls from code). */
 function checkDemoOptions(options: DemoOptions): void {
-  const { imbalance, nMax, epochs, batchSize, seed, lr } = options;
-  if (!Number.isFinite(imbalance) || imbalance < 1) throw new Error(`--imbalance must be a finite number >= 1; received ${imbalance}.`);
-  if (!Number.isInteger(nMax) || nMax < 1) throw new Error(`--n-max must be an integer >= 1; received ${nMax}.`);
-  if (nMax < imbalance) {
-    throw new Error(
-      `--n-max (${nMax}) must be at least --imbalance (${imbalance}): the rarest class gets floor(n-max / imbalance) = ${Math.floor(nMax / imbalance)} training images.`,
-    );
-  }
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs must be an integer >= 1; received ${epochs}.`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be an integer >= 1; received ${batchSize}.`);
-  checkSeed(seed, '--seed');
-  if (!Number.isFinite(lr) || lr <= 0) throw new Error(`--lr must be a finite number > 0; received ${lr}.`);
-  if (!(INITIALIZATIONS as readonly string[]).includes(options.init)) {
-    throw new Error(`--init must be one of ${INITIALIZATIONS.join(', ')}; received ${options.init}.`);
-  }
-  if (options.data !== undefined && options.data.trim() === '') throw new Error('--data must name a folder; received an empty string.');
-  if (options.save !== undefined && options.save.trim() === '') throw new Error('--save must name a folder; received an empty string.');
+  checkSchedule(options);
+  checkImbalanceFactors([options.imbalanceFactor], options.nMax);
+  checkSeed(options.seed, '--seed: the seed');
+  if (options.data !== undefined && options.data.trim() === '') throw new Error('--data: the folder must be a path; received an empty string.');
 }
 
 /** One line on a reloaded model: where it is, and that loss, state, optimizer and outputs came back. */

@@ -10,6 +10,7 @@ import type { SettingValue } from './bench/runs';
 import {
   rebalancePredictions,
   balancedSoftmaxLoss,
+  crossEntropyLoss,
   effectiveNumberWeights,
   deferredReweighting,
   focalLoss,
@@ -74,15 +75,15 @@ export interface TrainingMethod {
 export const POST_HOC_TAU = 1;
 
 /**
- * Softmax cross-entropy on logits, per sample. Built as a `LogitAdjustedLoss` with tau 0, which
- * is exactly -log softmax(z)_y, because tfjs saves a plain function loss as `{}` and a reloaded
- * model could not train (GUIDE §2); a package loss is saved and restored with the model.
+ * Softmax cross-entropy on logits, per sample: the package's `CrossEntropyLoss`, which (unlike
+ * a plain function loss, which tfjs saves as `{}`) is saved and restored with the model. Runs
+ * stored when this row used `LogitAdjustedLoss` at tau 0, the same loss, keep their keys.
  */
 export const CROSS_ENTROPY: TrainingMethod = {
   name: 'ce',
   label: 'cross-entropy',
   fromLogits: true,
-  createLoss: ({ classCounts }) => logitAdjustedLoss({ classCounts, tau: 0 }),
+  createLoss: () => crossEntropyLoss(),
 };
 
 /** GALA with the paper's formula and default arguments (lambda1 = lambda2 = 1, epsilon 1e-3). */
@@ -94,7 +95,10 @@ export const GALA: TrainingMethod = {
   createLoss: ({ numClasses }) => galaLoss({ numClasses }),
 };
 
-/** GALA as the authors' code computes it (GUIDE §1), to compare with their published numbers. */
+/**
+ * GALA as the authors' code computes it (every logit, the target's included, shifted; see
+ * `GalaVariant`), to compare with their published numbers.
+ */
 export const GALA_REFERENCE: TrainingMethod = {
   name: 'galaref',
   label: "GALA (authors' code)",
@@ -153,8 +157,8 @@ export interface LdamDrwOptions {
 }
 
 /**
- * LDAM's default scale in the benchmark: 30, the authors' value and the one of the ANCHORS.md
- * run. LDAM assumes cosine logits in [-1, 1]; on this MLP's plain dense logits s = 30 sharpens
+ * LDAM's default scale in the benchmark: 30, the authors' value and the one of the PyTorch
+ * reference run (docs/guide/07-reference-numbers.md). LDAM assumes cosine logits in [-1, 1]; on this MLP's plain dense logits s = 30 sharpens
  * the softmax a lot (the anchors' LDAM-DRW rows have the largest spread over seeds), but it is
  * the protocol the anchors measured, so the comparison stays like for like. `--ldam-scale 1`
  * gives the variant the LDAM docstring recommends for dense logits.

@@ -6,9 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { ClassificationSplit } from './data/splits';
+// Importing the package also installs the hooks that write its losses (config and state) into trainingConfig.
 import { fileSystem } from 'tfjs-gala';
-// Side effect: the hooks that write the package's losses (config and state) into trainingConfig.
 
+import { prepareVariablesForSyncReads } from './backend';
 import { predictAll } from './trainer';
 
 /** What {@link saveAndReload} compared between the trained and the reloaded model. */
@@ -50,11 +51,14 @@ export async function saveAndReload(
   dir: string,
   probe: ClassificationSplit,
 ): Promise<{ model: tf.LayersModel; check: ReloadCheck; dispose: () => void }> {
+  // The loss state is read synchronously when saving and comparing (see prepareVariablesForSyncReads).
+  await prepareVariablesForSyncReads();
   await model.save(fileSystem(dir), { includeOptimizer: true });
   const loaded = await tf.loadLayersModel(fileSystem(dir));
   const dispose = () => disposeLoadedModel(loaded);
   try {
-    const check = compare(model, loss as StatefulLoss, loaded, dir, probe);
+    await prepareVariablesForSyncReads();
+    const check = await compare(model, loss as StatefulLoss, loaded, dir, probe);
     const problems = reloadProblems(check, loss as StatefulLoss);
     if (problems.length > 0) throw new Error(`The model reloaded from ${dir} differs from the one saved: ${problems.join('; ')}.`);
     return { model: loaded, check, dispose };
@@ -76,7 +80,7 @@ export function disposeLoadedModel(model: tf.LayersModel): void {
   if (typeof loss?.dispose === 'function') loss.dispose();
 }
 
-function compare(model: tf.LayersModel, loss: StatefulLoss, loaded: tf.LayersModel, dir: string, probe: ClassificationSplit): ReloadCheck {
+async function compare(model: tf.LayersModel, loss: StatefulLoss, loaded: tf.LayersModel, dir: string, probe: ClassificationSplit): Promise<ReloadCheck> {
   const loadedLoss = (loaded as unknown as { loss: unknown }).loss as Partial<StatefulLoss> | undefined;
   const lossClass = typeof loadedLoss?.getClassName === 'function' ? loadedLoss.getClassName() : null;
   let lossState: ReloadCheck['lossState'] = null;
@@ -92,8 +96,12 @@ function compare(model: tf.LayersModel, loss: StatefulLoss, loaded: tf.LayersMod
   const rows = Math.min(PROBE_ROWS, probe.numExamples);
   const head: ClassificationSplit = { ...probe, features: probe.features.subarray(0, rows * probe.numFeatures), labels: probe.labels.subarray(0, rows), numExamples: rows };
   const [before, after] = [predictAll(model, head), predictAll(loaded, head)];
-  const outputMaxAbsDifference = maxAbsDifference(before.dataSync(), after.dataSync());
-  tf.dispose([before, after]);
+  let outputMaxAbsDifference: number;
+  try {
+    outputMaxAbsDifference = maxAbsDifference(await before.data(), await after.data());
+  } finally {
+    tf.dispose([before, after]);
+  }
   return {
     dir,
     lossClass,

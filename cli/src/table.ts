@@ -45,21 +45,23 @@ export function percent(fraction: number | null): string {
 }
 
 /**
- * The benchmark's summary as a text table, with the anchors' overall accuracy beside ours:
- * IF, method, overall / many / medium / few (mean ± std over runs, in %), runs, anchor overall,
- * difference in points and a flag when it exceeds the tolerance.
+ * The benchmark's summary as a text table: IF, method, overall / many / medium / few (mean ±
+ * std over runs, in %) and runs; with `reference` (the run is comparable with the PyTorch
+ * reference numbers) also the reference's overall accuracy, the difference in points and a
+ * flag when it exceeds the tolerance.
  */
-export function renderBenchTable(comparisons: readonly AnchorComparison[]): string {
+export function renderBenchTable(comparisons: readonly AnchorComparison[], { reference = true }: { readonly reference?: boolean } = {}): string {
+  const head = ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', ...(reference ? ['reference', 'Δ', `> ${ANCHOR_TOLERANCE_POINTS}`] : [])];
   const table = new Table({
-    head: ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', 'anchor', 'Δ', `> ${ANCHOR_TOLERANCE_POINTS}`],
-    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    head,
+    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'].slice(0, head.length) as Table.HorizontalAlignment[],
     style: { head: [], border: [], compact: true },
   });
   let previous: number | null = null;
   for (const { row, anchor, difference, flagged } of comparisons) {
-    if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: 10, content: '' }]);
+    if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: head.length, content: '' }]);
     previous = row.imbalanceFactor;
-    table.push([
+    const cells = [
       String(row.imbalanceFactor),
       displayName(row.name),
       formatStatistic(row.overall),
@@ -67,10 +69,9 @@ export function renderBenchTable(comparisons: readonly AnchorComparison[]): stri
       formatStatistic(row.medium),
       formatStatistic(row.few),
       String(row.runs),
-      formatAnchor(anchor?.overall),
-      formatDifference(difference?.overall),
-      flagged ? 'yes' : '',
-    ]);
+    ];
+    if (reference) cells.push(formatAnchor(anchor?.overall), formatDifference(difference?.overall), flagged ? 'yes' : '');
+    table.push(cells);
   }
   return table.toString();
 }

@@ -1,7 +1,7 @@
 /**
- * Training and evaluation of the demo's model, shared by the demo and the benchmark:
- * an MLP trained with seeded initialisation and seeded batch order, so that two methods run
- * with the same seed see the same initial weights and the same batches.
+ * Training and evaluation, shared by the demo and the benchmark: the protocol's model (MLP or
+ * CNN) trained with seeded initialisation and seeded batch order, so that two methods run with
+ * the same seed see the same initial weights and the same batches.
  */
 
 import * as tf from '@tensorflow/tfjs';
@@ -17,66 +17,11 @@ import {
 } from 'tfjs-gala';
 import type { ClassificationSplit } from './data/splits';
 import type { MethodContext, MethodLoss, TrainingMethod } from './methods';
+import { buildModel } from './models';
+import type { TrainingProtocol } from './protocol';
 
-/** Hidden layer widths of the protocol's MLP, 784-256-ReLU-128-ReLU-C (ANCHORS.md). */
-export const MLP_HIDDEN_UNITS: readonly number[] = [256, 128];
-
-// Sub-streams of the run seed, so that initialisation and batch order are independent.
+// Sub-stream of the run seed for the batch order (the initialisation uses others, see models.ts).
 const SEED_STREAM_SHUFFLE = 1;
-const SEED_STREAM_KERNELS = 100;
-const SEED_STREAM_BIASES = 200;
-
-/**
- * How dense layers start.
- * - `'glorot'`: Keras/tfjs default, kernels Glorot-uniform U(±sqrt(6 / (fanIn + fanOut))), biases 0.
- * - `'pytorch'`: PyTorch's `nn.Linear` default, kernels and biases U(±1 / sqrt(fanIn)); the
- *   initialisation of the PyTorch run behind ANCHORS.md. It starts with about half Glorot's
- *   scale on the first layer, and with it cross-entropy lands near the anchors at IF 100
- *   (with Glorot it lands about 2 points higher).
- */
-export const INITIALIZATIONS = ['glorot', 'pytorch'] as const;
-export type Initialization = (typeof INITIALIZATIONS)[number];
-
-/** Options of {@link buildMlp}. */
-export interface MlpOptions {
-  readonly numFeatures: number;
-  readonly numClasses: number;
-  /** Seed of the initialisation (one derived seed per layer and weight). */
-  readonly seed: number;
-  /** Linear last layer (logits) when true, softmax when false. */
-  readonly fromLogits: boolean;
-  /** Default `'glorot'`; see {@link Initialization}. */
-  readonly initialization?: Initialization;
-  readonly hiddenUnits?: readonly number[];
-}
-
-/** The MLP numFeatures-256-ReLU-128-ReLU-numClasses, seeded. */
-export function buildMlp(options: MlpOptions): tf.Sequential {
-  const { numFeatures, numClasses, seed, fromLogits, initialization = 'glorot', hiddenUnits = MLP_HIDDEN_UNITS } = options;
-  const model = tf.sequential();
-  const widths = [...hiddenUnits, numClasses];
-  widths.forEach((units, layer) => {
-    const last = layer === widths.length - 1;
-    const fanIn = layer === 0 ? numFeatures : widths[layer - 1];
-    const kernelSeed = deriveSeed(seed, SEED_STREAM_KERNELS + layer);
-    const biasSeed = deriveSeed(seed, SEED_STREAM_BIASES + layer);
-    model.add(
-      tf.layers.dense({
-        units,
-        activation: last ? (fromLogits ? 'linear' : 'softmax') : 'relu',
-        ...(initialization === 'pytorch'
-          ? {
-              // Variance scaling with scale 1/3, fan-in, uniform: limit sqrt(3 * scale / fanIn) = 1 / sqrt(fanIn).
-              kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: kernelSeed }),
-              biasInitializer: tf.initializers.randomUniform({ minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn), seed: biasSeed }),
-            }
-          : { kernelInitializer: tf.initializers.glorotUniform({ seed: kernelSeed }), biasInitializer: 'zeros' }),
-        ...(layer === 0 ? { inputShape: [numFeatures] } : {}),
-      }),
-    );
-  });
-  return model;
-}
 
 /** Progress of one training batch, for progress bars. */
 export interface BatchProgress {
@@ -89,21 +34,17 @@ export interface BatchProgress {
   readonly loss: number;
 }
 
-/** Options of {@link trainModel} and {@link trainAndEvaluate}. */
-export interface TrainOptions {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  /** Seeds the initialisation and the batch order. */
-  readonly seed: number;
-  /** Default `'glorot'`; see {@link Initialization}. */
-  readonly initialization?: Initialization;
+/**
+ * Options of {@link trainModel} and {@link trainAndEvaluate}: the protocol's fields that shape
+ * training (the data is already subsampled), and hooks.
+ */
+export interface TrainOptions extends Pick<TrainingProtocol, 'model' | 'epochs' | 'batchSize' | 'learningRate' | 'seed' | 'initialization'> {
   /** Called after every batch (for progress bars). */
   readonly onBatchEnd?: (progress: BatchProgress) => void;
   /**
    * Extra callbacks of this run (for example a gradient monitor), called after the method's
    * own (deferred re-weighting) and the trainer's timing callback. Class-based only (subclasses
-   * of `tf.Callback`; wrap plain objects in `tf.CustomCallback`, GUIDE §2).
+   * of `tf.Callback`; wrap plain objects in `tf.CustomCallback`: tfjs 4.22 breaks on a mix).
    */
   readonly callbacks?: readonly tf.Callback[];
 }
@@ -130,11 +71,13 @@ export function accuracyRow(result: EvaluationRow): AccuracyRow {
 
 /** A model trained by {@link trainModel}, with what it was trained with. */
 export interface TrainedModel {
-  readonly model: tf.Sequential;
+  readonly model: tf.LayersModel;
   /** The loss instance the model was compiled with (a `GalaLoss` holds the accumulated state). */
   readonly loss: MethodLoss;
   /** Mean wall-clock seconds of a training epoch (batching, forward, backward, update; no evaluation). */
   readonly secondsPerEpoch: number;
+  /** Median of the same: less sensitive to a slow first epoch (kernel compilation on GPUs). */
+  readonly medianSecondsPerEpoch: number;
   /** Mean training loss of the last epoch. */
   readonly finalLoss: number;
   /** Frees the model, its optimizer and the loss's variables. */
@@ -142,7 +85,7 @@ export interface TrainedModel {
 }
 
 /**
- * Trains a fresh seeded MLP with `method` using Adam, through `model.fitDataset`, so that
+ * Trains a fresh seeded model (`options.model`) with `method` using Adam, through `model.fitDataset`, so that
  * tfjs's `classWeight` and callbacks (deferred re-weighting, `options.callbacks`) work as in
  * user code. Mini-batches follow a seeded permutation per epoch (the same batches for every
  * method at the same seed); the last batch of an epoch may be smaller.
@@ -153,8 +96,10 @@ export async function trainModel(method: TrainingMethod, train: ClassificationSp
   const { epochs, batchSize, learningRate, seed } = options;
   // Schedules (deferred re-weighting) follow the epochs actually trained.
   const context: MethodContext = { ...runContext, epochs };
-  const model = buildMlp({
+  const model = buildModel({
+    model: options.model,
     numFeatures: train.numFeatures,
+    imageShape: train.imageShape,
     numClasses: context.numClasses,
     seed,
     fromLogits: method.fromLogits,
@@ -200,7 +145,14 @@ export async function trainModel(method: TrainingMethod, train: ClassificationSp
   } finally {
     tf.dispose([features, targets]);
   }
-  return { model, loss, secondsPerEpoch: timing.secondsPerEpoch(), finalLoss: timing.finalLoss, dispose };
+  return {
+    model,
+    loss,
+    secondsPerEpoch: timing.secondsPerEpoch(),
+    medianSecondsPerEpoch: timing.medianSecondsPerEpoch(),
+    finalLoss: timing.finalLoss,
+    dispose,
+  };
 }
 
 /**
@@ -219,7 +171,7 @@ export async function trainAndEvaluate(
   const trained = await trainModel(method, train, context, options);
   try {
     const { secondsPerEpoch, finalLoss } = trained;
-    return evaluateModel(trained.model, method, test, context).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
+    return (await evaluateModel(trained.model, method, test, context)).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
   } finally {
     trained.dispose();
   }
@@ -228,22 +180,51 @@ export async function trainAndEvaluate(
 /**
  * Evaluates a trained model on the whole test split: the method's row (argmax of the raw
  * outputs), then its post-hoc rows, each computed from the same `[N, numClasses]` outputs.
+ * The outputs are read back with `await data()` and scored on a backend that reads synchronously
+ * (the active one, or cpu when it is webgpu, whose synchronous reads fail in Node).
  */
-export function evaluateModel(model: tf.LayersModel, method: TrainingMethod, test: ClassificationSplit, context: MethodContext): EvaluationRow[] {
-  const outputs = predictAll(model, test);
+export async function evaluateModel(model: tf.LayersModel, method: TrainingMethod, test: ClassificationSplit, context: MethodContext): Promise<EvaluationRow[]> {
+  const predicted = predictAll(model, test);
+  let values: Float32Array;
   try {
-    const results: EvaluationRow[] = [{ name: method.name, label: method.label, accuracy: longTailAccuracy(outputs, test.labels, context.classCounts) }];
-    for (const postHoc of method.postHoc ?? []) {
-      const scores = tf.tidy(() => postHoc.transform(outputs, method.fromLogits, context));
-      try {
-        results.push({ name: postHoc.name, label: postHoc.label, accuracy: longTailAccuracy(scores, test.labels, context.classCounts) });
-      } finally {
-        scores.dispose();
-      }
-    }
-    return results;
+    values = (await predicted.data()) as Float32Array;
   } finally {
-    outputs.dispose();
+    predicted.dispose();
+  }
+  return onSynchronousBackend(() => {
+    const outputs = tf.tensor2d(values, [test.numExamples, context.numClasses]);
+    try {
+      const results: EvaluationRow[] = [{ name: method.name, label: method.label, accuracy: longTailAccuracy(outputs, test.labels, context.classCounts) }];
+      for (const postHoc of method.postHoc ?? []) {
+        const scores = tf.tidy(() => postHoc.transform(outputs, method.fromLogits, context));
+        try {
+          results.push({ name: postHoc.name, label: postHoc.label, accuracy: longTailAccuracy(scores, test.labels, context.classCounts) });
+        } finally {
+          scores.dispose();
+        }
+      }
+      return results;
+    } finally {
+      outputs.dispose();
+    }
+  });
+}
+
+// Backends whose tensors cannot be read synchronously in Node (dataSync needs OffscreenCanvas there).
+const ASYNC_ONLY_BACKENDS = new Set(['webgpu']);
+
+/**
+ * Runs `fn` on the active backend, or, when that one cannot read tensors synchronously, on cpu
+ * (switching back afterwards). `fn` must only use tensors it creates.
+ */
+export async function onSynchronousBackend<T>(fn: () => T): Promise<T> {
+  const active = tf.getBackend();
+  if (!ASYNC_ONLY_BACKENDS.has(active)) return fn();
+  await tf.setBackend('cpu');
+  try {
+    return fn();
+  } finally {
+    await tf.setBackend(active);
   }
 }
 
@@ -280,9 +261,9 @@ class EpochTiming extends tf.Callback {
   }
 
   override async onBatchEnd(batch: number, logs?: tf.Logs): Promise<void> {
-    // Logs hold tf.Scalars unless an earlier callback resolved them (GUIDE §2); never dispose them.
-    const loss = logValue(logs?.loss);
-    const size = logValue(logs?.size);
+    // Logs hold tf.Scalars unless an earlier callback resolved them; never dispose them.
+    const loss = await logValue(logs?.loss);
+    const size = await logValue(logs?.size);
     this.lossSum += loss * size;
     this.seen += size;
     this.reportBatch?.({ epoch: this.epoch, batch, batchesPerEpoch: this.batchesPerEpoch, loss });
@@ -296,11 +277,19 @@ class EpochTiming extends tf.Callback {
   secondsPerEpoch(): number {
     return this.epochSeconds.reduce((a, b) => a + b, 0) / Math.max(1, this.epochSeconds.length);
   }
+
+  medianSecondsPerEpoch(): number {
+    const sorted = [...this.epochSeconds].sort((a, b) => a - b);
+    if (sorted.length === 0) return Number.NaN;
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
 }
 
-function logValue(value: unknown): number {
+// Read asynchronously: webgpu in Node cannot read synchronously.
+async function logValue(value: unknown): Promise<number> {
   if (typeof value === 'number') return value;
-  if (value instanceof tf.Tensor) return value.dataSync()[0];
+  if (value instanceof tf.Tensor) return (await value.data())[0];
   return Number.NaN;
 }
 

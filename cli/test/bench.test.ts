@@ -4,23 +4,14 @@ import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import * as plots from '../../src/callbacks/plots';
 import { runBench } from '../src/bench';
 import { BENCH_DEFAULTS, type BenchOptions } from '../src/bench_plan';
-import type { CliEnvironment } from '../src/environment';
 import { writeFakeFashionMnist } from './data/fake_fashion_mnist';
+import { capture } from './helpers';
 
 // A tiny dataset: 20 training and 5 test images per class. At nMax 20 and IF 10 the training
 // split has 20 15 11 9 7 5 4 3 2 2 images: medium [0], few [1..9], many empty.
 const perClass = (n: number) => Array.from({ length: 10 * n }, (_, i) => i % 10);
-
-function capture(dataDir: string): { env: CliEnvironment; output: () => string } {
-  let text = '';
-  return {
-    env: { committedSubsetDir: dataDir, stdout: { write: (t: string) => (text += t) }, stderr: process.stderr },
-    output: () => text,
-  };
-}
 
 describe('runBench', () => {
   let root: string;
@@ -35,7 +26,7 @@ describe('runBench', () => {
     options = {
       ...BENCH_DEFAULTS,
       data,
-      imbalance: [10],
+      imbalanceFactors: [10],
       seeds: [0],
       methods: ['ce', 'gala'],
       nMax: 20,
@@ -78,15 +69,21 @@ describe('runBench', () => {
     expect(svg).toContain('IF 10');
 
     const text = output();
+    expect(text.split('\n')[0]).toMatch(/^Backend: wasm \(/);
     expect(text).toContain('Benchmark (custom mode): Fashion-MNIST-LT, IF 10 x seeds 0 x 2 methods = 2 training runs');
     expect(text).toContain('runs.jsonl: 0 of 2 runs already done, 2 to run');
     expect(text).toMatch(/Estimated time: .* for 2 runs \(6 training steps at/); // 78 images, batch 32: 3 steps per run
-    expect(text).toContain('Backend: wasm');
-    expect(text).toMatch(/│ 10 │ gala \+PR │ +[\d.]+ │ +empty │/);
+    expect(text).toMatch(/│ 10 │ gala \+PR │ +[\d.]+ │ +empty │ +[\d.]+ │ +[\d.]+ │ +1 │\n/); // no reference columns
+    // The fake images are a user's own data: no comparison with the PyTorch reference numbers, and no flags.
+    expect(text).toContain('(not the reference data: no comparison with the PyTorch reference numbers)');
     expect(text).toContain(
-      "Note: this protocol differs from the anchors' in 1 epochs (anchors: 30); n_max 20 (anchors: 500); batch 32 (anchors: 128); seeds 0 (anchors: 0,1,2); " +
-        '50 test images from the committed subset (anchors: the full 10,000)',
+      'No comparison with the PyTorch reference numbers (docs/guide/07-reference-numbers.md): the data is not Fashion-MNIST ' +
+        '(neither the full set nor the committed subset); n_max 20 (reference: 500); 1 epochs (reference: 30); batch 32 (reference: 128).',
     );
+    expect(text).not.toMatch(/points from the reference/);
+    expect(report.reference).toEqual({ data: null, compared: false, mismatches: expect.any(Array), page: 'docs/guide/07-reference-numbers.md' });
+    expect(report.anchors.every((c) => c.anchor === undefined && !c.flagged)).toBe(true);
+    expect(markdown).not.toContain('Against the PyTorch reference run');
   });
 
   it('skips finished runs on a rerun with the same output folder, and runs only what is new', async () => {
@@ -125,25 +122,41 @@ describe('runBench', () => {
   });
 
   it('still writes the summaries when the chart cannot be drawn (vega and vega-lite are optional)', async () => {
-    const spy = jest.spyOn(plots, 'renderSvg').mockRejectedValue(new Error('rendering SVG needs the optional packages vega and vega-lite'));
-    try {
-      const { env, output } = capture(data);
-      const report = await runBench(options, env);
-      expect(report.files.svg).toBeNull();
-      expect((await fs.readdir(options.out)).sort()).toEqual(['results.json', 'results.md', 'runs.jsonl']);
-      expect(await fs.readFile(report.files.markdown, 'utf8')).toContain('No chart: rendering SVG needs the optional packages vega and vega-lite');
-      expect(output()).toContain('No chart: rendering SVG needs the optional packages vega and vega-lite');
-    } finally {
-      spy.mockRestore();
-    }
+    const renderSvg = () => Promise.reject(new Error('rendering SVG needs the optional packages vega and vega-lite'));
+    const { env, output } = capture(data, { renderSvg });
+    const report = await runBench(options, env);
+    expect(report.files.svg).toBeNull();
+    expect((await fs.readdir(options.out)).sort()).toEqual(['results.json', 'results.md', 'runs.jsonl']);
+    expect(await fs.readFile(report.files.markdown, 'utf8')).toContain('No chart: rendering SVG needs the optional packages vega and vega-lite');
+    expect(output()).toContain('No chart: rendering SVG needs the optional packages vega and vega-lite');
+  });
+
+  it('keeps the runs of the CNN apart from the MLP\'s, in the same output folder', async () => {
+    const mlp = await runBench({ ...options, methods: ['ce'] }, capture(data).env);
+    const cnn = await runBench({ ...options, methods: ['ce'], model: 'cnn' }, capture(data).env);
+    expect(cnn.skippedRuns).toBe(0); // the MLP's run of the same settings is not reused
+    expect(cnn.runs[0].key).toMatch(/^cnn\/if10\/ce\/seed0\/[0-9a-f]{12}$/);
+    expect(mlp.runs[0].key).toMatch(/^if10\/ce\/seed0\//);
+    expect(cnn.runs[0].settings.model).toBe('cnn');
+    expect(mlp.runs[0].settings).not.toHaveProperty('model');
+    expect(cnn.architecture).toBe('CNN 28x28x1 conv16-pool-conv32-pool-128-10');
+    expect(path.basename(cnn.files.markdown)).toBe('results-cnn.md');
+    expect(path.basename(mlp.files.markdown)).toBe('results.md');
+    expect(cnn.summary.map((r) => r.name)).toEqual(['ce', 'ce+pr', 'ce+la']);
+    // Each rerun skips its own model's run only.
+    expect((await runBench({ ...options, methods: ['ce'], model: 'cnn' }, capture(data).env)).skippedRuns).toBe(1);
+    expect((await runBench({ ...options, methods: ['ce'] }, capture(data).env)).runs).toEqual(mlp.runs);
   });
 
   it('names the options that do not fit together', async () => {
     const { env } = capture(data);
-    await expect(runBench({ ...options, imbalance: [10, 100] }, env)).rejects.toThrow(
-      '--n-max (20) must be at least the largest --imbalance (100): the rarest class would get no training image.',
+    await expect(runBench({ ...options, imbalanceFactors: [10, 100] }, env)).rejects.toThrow(
+      "--n-max: the head class's training images must be at least the imbalance factor (100), or the rarest class gets floor(n-max / imbalance) = 0 images; received 20.",
     );
-    await expect(runBench({ ...options, methods: [] }, env)).rejects.toThrow('--methods must list at least one method.');
-    await expect(runBench({ ...options, ldamScale: 0 }, env)).rejects.toThrow('--ldam-scale must be a finite number > 0; received 0.');
+    await expect(runBench({ ...options, methods: [] }, env)).rejects.toThrow('--methods: the list must hold at least one method; received an empty list.');
+    await expect(runBench({ ...options, ldamScale: 0 }, env)).rejects.toThrow("--ldam-scale: LDAM's scale must be a finite number > 0; received 0.");
+    const file = path.join(root, 'not-a-folder');
+    await fs.writeFile(file, '');
+    await expect(runBench({ ...options, out: file }, env)).rejects.toThrow(`--out: the folder must be writable; received ${file} (it is a file).`);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { resolveDataSource } from '../src/data_source';
 
 describe('resolveDataSource', () => {
-  const committedSubsetDir = path.join(__dirname, '..', '..', 'data', 'fashion-mnist-lt');
+  const committedSubsetDir = path.join(__dirname, '..', 'data', 'fashion-mnist-lt');
 
   it('uses --data when given, resolved to an absolute path', () => {
     const source = resolveDataSource('some/dir', { committedSubsetDir, fullDatasetDir: os.tmpdir() });

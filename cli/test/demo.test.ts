@@ -5,32 +5,23 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 import { runDemo, type DemoOptions } from '../src/demo';
-import type { CliEnvironment } from '../src/environment';
-import { buildMlp, epochShuffler } from '../src/trainer';
-
-const COMMITTED_SUBSET = path.join(__dirname, '..', '..', 'data', 'fashion-mnist-lt');
+import { epochShuffler } from '../src/trainer';
+import { capture, COMMITTED_SUBSET } from './helpers';
 
 // A tiny run: IF 10 at nMax 20 gives counts 20 15 11 9 7 5 4 3 2 2 (medium [0], few [1..9], many empty).
 const TINY: DemoOptions = {
+  model: 'mlp',
   data: COMMITTED_SUBSET,
-  imbalance: 10,
+  imbalanceFactor: 10,
   nMax: 20,
   epochs: 2,
   batchSize: 32,
   seed: 3,
   backend: 'wasm', // faster than cpu on the 2000 test images
-  lr: 1e-3,
-  init: 'glorot',
+  learningRate: 1e-3,
+  initialization: 'glorot',
   progress: false,
 };
-
-function capture(): { env: CliEnvironment; output: () => string } {
-  let text = '';
-  return {
-    env: { committedSubsetDir: COMMITTED_SUBSET, stdout: { write: (t: string) => (text += t) }, stderr: process.stderr },
-    output: () => text,
-  };
-}
 
 describe('runDemo', () => {
   it('trains cross-entropy and GALA, prints data, backend, counts and the table, and writes JSON', async () => {
@@ -57,9 +48,9 @@ describe('runDemo', () => {
       }
 
       const text = output();
+      expect(text.split('\n')[0]).toMatch(/^Backend: wasm \(@tensorflow\/tfjs-backend-wasm; CPU: \d+ cores of .*; tfjs-gala's enableWasmTraining\(\)/);
       expect(text).toContain(`Data: committed subset ${COMMITTED_SUBSET}`);
       expect(text).toContain('Training images per class: 20 15 11 9 7 5 4 3 2 2');
-      expect(text).toContain('Backend: wasm');
       expect(text).toMatch(/│ method\s+│ overall │ many \(0\) │ medium \(1\) │ few \(9\) │ s\/epoch │/);
       expect(text).toMatch(/│ GALA\s+│\s+[\d.]+ │\s+empty │/);
       expect(text).toMatch(/│ GALA \+ re-balancing\s+│\s+[\d.]+ │\s+empty │/);
@@ -67,7 +58,8 @@ describe('runDemo', () => {
       const written = JSON.parse(await fs.readFile(json, 'utf8'));
       expect(written.rows[1].few).toBe(report.rows[1].few);
       expect(written.rows[0].many).toBeNull();
-      expect(written.settings).toEqual({ model: 'MLP 784-256-128-10', imbalanceFactor: 10, nMax: 20, epochs: 2, batchSize: 32, learningRate: 1e-3, seed: 3, initialization: 'glorot' });
+      expect(written.protocol).toEqual({ model: 'mlp', imbalanceFactor: 10, nMax: 20, epochs: 2, batchSize: 32, learningRate: 1e-3, seed: 3, initialization: 'glorot' });
+      expect(written.architecture).toBe('MLP 784-256-128-10');
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
@@ -86,9 +78,9 @@ describe('runDemo', () => {
         expect((await fs.readdir(path.join(dir, method))).sort()).toEqual(['model.json', 'weights.bin']);
       }
       const [ce, gala] = saved.saved!;
-      expect(ce.lossClass).toBe('LogitAdjustedLoss'); // cross-entropy as a package loss (tau 0), so that it is saved
+      expect(ce.lossClass).toMatch(/(^|\.)CrossEntropyLoss$/); // a package loss, so that it is saved with the model
       expect(ce.lossState).toBeNull();
-      expect(gala.lossClass).toBe('GalaLoss');
+      expect(gala.lossClass).toMatch(/(^|\.)GalaLoss$/);
       // 2 epochs of 3 batches (78 images, batch 32): the state and Adam both count 6 steps.
       expect(gala.lossState).toEqual({ savedSteps: 6, loadedSteps: 6, maxAbsDifference: 0 });
       expect(gala.optimizerIterations).toEqual({ saved: 6, loaded: 6 });
@@ -99,7 +91,7 @@ describe('runDemo', () => {
       // The reloaded models give the results the trained ones give.
       const direct = await runDemo(TINY, capture().env);
       expect(saved.rows.map((r) => r.perClass)).toEqual(direct.rows.map((r) => r.perClass));
-      expect(output()).toMatch(/GALA: saved to .*gala and reloaded with tf\.loadLayersModel: loss GalaLoss, loss state 6 steps \(saved 6, max \|diff\| 0\)/);
+      expect(output()).toMatch(/GALA: saved to .*gala and reloaded with tf\.loadLayersModel: loss (tfjs-gala\.)?GalaLoss, loss state 6 steps \(saved 6, max \|diff\| 0\)/);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
@@ -129,37 +121,51 @@ describe('runDemo', () => {
     }
   });
 
+  it('trains the CNN with --model cnn on wasm (with the training kernels of enableWasmTraining)', async () => {
+    const { env, output } = capture();
+    const tensorsBefore = tf.memory().numTensors;
+    const report = await runDemo({ ...TINY, model: 'cnn', epochs: 1, initialization: 'pytorch' }, env);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(report.architecture).toBe('CNN 28x28x1 conv16-pool-conv32-pool-128-10');
+    expect(report.protocol.model).toBe('cnn');
+    expect(report.rows.map((r) => r.method)).toEqual(['ce', 'gala', 'gala+pr']);
+    for (const row of report.rows) expect(row.overall).toBeGreaterThan(0);
+    expect(output()).toContain('Model: CNN 28x28x1 conv16-pool-conv32-pool-128-10 (ReLU, pytorch initialisation)');
+  });
+
+  it('fails before training when --json, --save or --monitor cannot be written', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tfjs-gala-demo-paths-'));
+    const file = path.join(dir, 'a-file');
+    await fs.writeFile(file, '');
+    try {
+      const cases: [Partial<DemoOptions>, string][] = [
+        [{ json: path.join(file, 'x.json') }, `--json: the file must be writable; received ${path.join(file, 'x.json')} (${file} is a file, not a folder).`],
+        [{ json: dir }, `--json: the file must be writable; received ${dir} (it is a folder).`],
+        [{ save: file }, `--save: the folder must be writable; received ${file} (it is a file).`],
+        [{ monitor: path.join(file, 'sub', 'dir') }, `--monitor: the folder must be writable; received ${path.join(file, 'sub', 'dir')} (${file} is a file, not a folder).`],
+      ];
+      for (const [options, message] of cases) {
+        const { env, output } = capture();
+        await expect(runDemo({ ...TINY, ...options }, env)).rejects.toThrow(message);
+        expect(output()).toBe(''); // nothing printed: no backend chosen, nothing trained
+      }
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('explains how to get a WebGPU adapter when --backend webgpu has none', async () => {
+    // Under Jest (CommonJS) Dawn's ESM package does not load, which is reported the same way.
+    await expect(runDemo({ ...TINY, backend: 'webgpu' }, capture().env)).rejects.toThrow(
+      /^--backend: backend 'webgpu' is not available\. Tried .*A WebGPU adapter needs a GPU driver with Vulkan support .* VK_ICD_FILENAMES=/,
+    );
+  });
+
   it('gives the same results for the same seed and different ones for another seed', async () => {
     const accuracies = async (seed: number) => (await runDemo({ ...TINY, seed }, capture().env)).rows.map((row) => row.perClass);
     const first = await accuracies(3);
     expect(await accuracies(3)).toEqual(first);
     expect(await accuracies(4)).not.toEqual(first);
-  });
-});
-
-describe('buildMlp', () => {
-  it('starts from the same weights for the same seed, whatever the output layer', () => {
-    const a = buildMlp({ numFeatures: 784, numClasses: 10, seed: 5, fromLogits: true });
-    const b = buildMlp({ numFeatures: 784, numClasses: 10, seed: 5, fromLogits: false });
-    const c = buildMlp({ numFeatures: 784, numClasses: 10, seed: 6, fromLogits: true });
-    expect(a.layers.map((l) => l.outputShape)).toEqual([[null, 256], [null, 128], [null, 10]]);
-    const weights = (m: tf.Sequential) => m.getWeights().map((w) => Array.from(w.dataSync()));
-    expect(weights(b)).toEqual(weights(a));
-    expect(weights(c)[0]).not.toEqual(weights(a)[0]);
-    for (const m of [a, b, c]) m.dispose();
-  });
-
-  it("with 'pytorch' initialisation draws kernels and biases from U(-1/sqrt(fanIn), 1/sqrt(fanIn))", () => {
-    const model = buildMlp({ numFeatures: 784, numClasses: 10, seed: 1, fromLogits: true, initialization: 'pytorch' });
-    const fanIns = [784, 256, 128];
-    model.getWeights().forEach((weight, i) => {
-      const limit = 1 / Math.sqrt(fanIns[Math.floor(i / 2)]);
-      const values = Array.from(weight.dataSync());
-      const maxAbs = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expect(maxAbs).toBeLessThanOrEqual(limit);
-      expect(maxAbs).toBeGreaterThan(0.9 * limit); // spans the interval, biases included
-    });
-    model.dispose();
   });
 });
 

@@ -1,5 +1,3 @@
-import * as path from 'node:path';
-
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
@@ -15,10 +13,8 @@ import {
   type MethodContext,
   type TrainingMethod,
 } from '../src/methods';
-import { trainModel } from '../src/trainer';
-import { expectClose } from '../../test/helpers';
-
-const COMMITTED_SUBSET = path.join(__dirname, '..', '..', 'data', 'fashion-mnist-lt');
+import { trainModel, type TrainOptions } from '../src/trainer';
+import { COMMITTED_SUBSET, expectClose } from './helpers';
 
 describe('benchmark methods', () => {
   beforeAll(async () => {
@@ -31,6 +27,11 @@ describe('benchmark methods', () => {
     expect(methods[0].postHoc!.map((p) => p.name)).toEqual(['ce+pr', 'ce+la']);
     for (const method of methods.slice(1)) expect(method.postHoc!.map((p) => p.name)).toEqual([`${method.name}+pr`]);
     expect(DEMO_METHODS.flatMap((m) => [m.name, ...(m.postHoc ?? []).map((p) => p.name)])).toEqual(['ce', 'gala', 'gala+pr']);
+  });
+
+  it('cross-entropy is the package\'s CrossEntropyLoss', () => {
+    const loss = CROSS_ENTROPY.createLoss({ numClasses: 3, classCounts: [5, 3, 1], epochs: 1 }) as unknown as { getClassName(): string };
+    expect(loss.getClassName()).toMatch(/(^|\.)CrossEntropyLoss$/);
   });
 
   it('re-balancing rows are rebalancePredictions with tau 1 over the whole split', () => {
@@ -54,7 +55,7 @@ describe('training methods through fitDataset', () => {
   afterAll(async () => {
     await tf.setBackend('cpu');
   });
-  const options = { epochs: 5, batchSize: 32, learningRate: 1e-3, seed: 1 };
+  const options: TrainOptions = { model: 'mlp', epochs: 5, batchSize: 32, learningRate: 1e-3, seed: 1, initialization: 'glorot' };
 
   it('LDAM-DRW trains unweighted, then with effective-number weights from epoch floor(0.8 * epochs)', async () => {
     const seen: (number[] | null)[] = [];

@@ -1,29 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { CommanderError } from 'commander';
 
-import type { CliEnvironment } from '../src/environment';
-import { createProgram } from '../src/program';
-
-const COMMITTED_SUBSET = path.join(__dirname, '..', '..', 'data', 'fashion-mnist-lt');
-
-/** Runs `tfjs-gala ...args` in-process; resolves to what it printed, rejects with the error. */
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const env: CliEnvironment = {
-    committedSubsetDir: COMMITTED_SUBSET,
-    stdout: { write: (text: string) => (out += text) },
-    stderr: process.stderr,
-  };
-  const program = createProgram(env);
-  for (const command of [program, ...program.commands]) {
-    command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: (text) => (out += text) });
-  }
-  await program.parseAsync(['node', 'tfjs-gala', ...args]);
-  return out;
-}
+import { COMMITTED_SUBSET, runCli as run } from './helpers';
 
 describe('tfjs-gala demo: argument errors', () => {
   it.each([
@@ -33,12 +15,13 @@ describe('tfjs-gala demo: argument errors', () => {
     [['--batch-size', ''], "option '--batch-size <n>' argument '' is invalid. Expected an integer >= 1."],
     [['--n-max', '-3'], "option '--n-max <n>' argument '-3' is invalid. Expected an integer >= 1."],
     [['--seed', '-1'], "option '--seed <n>' argument '-1' is invalid. Expected an integer in [0, 4294967295]."],
-    [['--imbalance', '0.5'], "option '--imbalance <factor>' argument '0.5' is invalid. Expected a finite number >= 1."],
-    [['--imbalance', 'Infinity'], "option '--imbalance <factor>' argument 'Infinity' is invalid. Expected a finite number >= 1."],
-    [['--lr', '0'], "option '--lr <rate>' argument '0' is invalid. Expected a finite number > 0."],
-    [['--lr', '1e-3x'], "option '--lr <rate>' argument '1e-3x' is invalid. Expected a finite number > 0."],
-    [['--backend', 'gpu'], "option '--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, tensorflow, wasm, cpu."],
-    [['--init', 'he'], "option '--init <scheme>' argument 'he' is invalid. Allowed choices are glorot, pytorch."],
+    [['--imbalance', '0.5'], "option '--imbalance, --imbalance-factor <factor>' argument '0.5' is invalid. Expected a finite number >= 1."],
+    [['--imbalance', 'Infinity'], "option '--imbalance, --imbalance-factor <factor>' argument 'Infinity' is invalid. Expected a finite number >= 1."],
+    [['--lr', '0'], "option '--lr, --learning-rate <rate>' argument '0' is invalid. Expected a finite number > 0."],
+    [['--learning-rate', '1e-3x'], "option '--lr, --learning-rate <rate>' argument '1e-3x' is invalid. Expected a finite number > 0."],
+    [['--backend', 'gpu'], "option '--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, tensorflow, webgpu, wasm, cpu."],
+    [['--init', 'he'], "option '--init, --initialization <scheme>' argument 'he' is invalid. Allowed choices are glorot, pytorch."],
+    [['--model', 'vit'], "option '--model <name>' argument 'vit' is invalid. Allowed choices are mlp, cnn."],
   ])('rejects %p', async (args, message) => {
     const error = await run(['demo', ...args]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommanderError);
@@ -54,8 +37,19 @@ describe('tfjs-gala demo: argument errors', () => {
 
   it('rejects an n-max below the imbalance factor, naming both options', async () => {
     await expect(run(['demo', '--n-max', '50', '--imbalance', '100'])).rejects.toThrow(
-      '--n-max (50) must be at least --imbalance (100): the rarest class gets floor(n-max / imbalance) = 0 training images.',
+      "--n-max: the head class's training images must be at least the imbalance factor (100), or the rarest class gets floor(n-max / imbalance) = 0 images; received 50.",
     );
+  });
+
+  it('fails on an unwritable --json before choosing a backend or reading data', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tfjs-gala-program-'));
+    try {
+      await fs.writeFile(path.join(dir, 'file'), '');
+      const target = path.join(dir, 'file', 'x.json');
+      await expect(run(['demo', '--json', target, '--data', '/nonexistent/fmnist'])).rejects.toThrow(`--json: the file must be writable; received ${target}`);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a data folder with too few images for the profile', async () => {
@@ -66,6 +60,27 @@ describe('tfjs-gala demo: argument errors', () => {
 
   it('rejects an unknown subcommand', async () => {
     await expect(run(['bench-typo'])).rejects.toThrow(/unknown command 'bench-typo'/);
+  });
+});
+
+describe('tfjs-gala --version', () => {
+  it("prints the version it is given (main.ts reads tfjs-gala-cli's package.json)", async () => {
+    const error = (await run(['--version'], { version: '9.8.7' }).catch((e: unknown) => e)) as CommanderError & { printed: string };
+    expect(error.code).toBe('commander.version');
+    expect(error.printed).toBe('9.8.7\n');
+    const short = (await run(['-V'], { version: '9.8.7' }).catch((e: unknown) => e)) as CommanderError & { printed: string };
+    expect(short.printed).toBe('9.8.7\n');
+  });
+
+  // The built command: `npm test` builds both packages first (pretest); a bare `jest` run may
+  // find no build, or a stale one.
+  const bin = path.join(__dirname, '..', 'bin', 'tfjs-gala.js');
+  const built = process.env.npm_lifecycle_event === 'test' && existsSync(path.join(__dirname, '..', 'dist', 'main.js'));
+  (built ? it : it.skip)("the built command prints cli/package.json's version and exits", () => {
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+    const result = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 60000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${pkg.version}\n`);
   });
 });
 

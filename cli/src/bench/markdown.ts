@@ -4,7 +4,7 @@ import { ANCHOR_TOLERANCE_POINTS, type AnchorStatistic } from './anchors';
 import type { AnchorComparison, Statistic, SummaryRow } from './summary';
 
 /**
- * How a row name reads in tables, in the style of ANCHORS.md: 'gala+pr' -> 'gala +PR',
+ * How a row name reads in tables, in the style of the reference tables: 'gala+pr' -> 'gala +PR',
  * 'ce+la' -> 'ce +LA'; method names stay as they are.
  */
 export function displayName(name: string): string {
@@ -45,7 +45,7 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
 }
 
 /**
- * The summary as a markdown table in the layout of ANCHORS.md:
+ * The summary as a markdown table in the layout of the reference tables (docs/guide/07-reference-numbers.md):
  * `| IF | method | overall | many | medium | few | runs |`, accuracies in percent as
  * "mean ± std" over runs, "empty" for an empty shot group.
  */
@@ -66,13 +66,13 @@ export function summaryMarkdown(summary: readonly SummaryRow[]): string {
 }
 
 /**
- * Our overall accuracy beside the anchor's, with the differences (ours - anchor, in points) of
+ * Our overall accuracy beside the PyTorch reference's, with the differences (ours - reference, in points) of
  * overall and each shot group; rows more than {@link ANCHOR_TOLERANCE_POINTS} away overall are
  * flagged. Rows without an anchor show "–".
  */
 export function anchorComparisonMarkdown(comparisons: readonly AnchorComparison[]): string {
   return markdownTable(
-    ['IF', 'method', 'overall (ours)', 'overall (anchor)', 'Δ overall', 'Δ many', 'Δ medium', 'Δ few', `> ${ANCHOR_TOLERANCE_POINTS} points`],
+    ['IF', 'method', 'overall (ours)', 'overall (reference)', 'Δ overall', 'Δ many', 'Δ medium', 'Δ few', `> ${ANCHOR_TOLERANCE_POINTS} points`],
     comparisons.map(({ row, anchor, difference, flagged }) => [
       String(row.imbalanceFactor),
       displayName(row.name),
@@ -82,7 +82,7 @@ export function anchorComparisonMarkdown(comparisons: readonly AnchorComparison[
       formatDifference(difference?.many),
       formatDifference(difference?.medium),
       formatDifference(difference?.few),
-      flagged ? '**yes**' : anchor === undefined ? 'no anchor' : '',
+      flagged ? '**yes**' : anchor === undefined ? 'no reference' : '',
     ]),
     [true, false, true, true, true, true, true, true, false],
   );

@@ -1,30 +1,41 @@
 /**
- * Cost of GALA against softmax cross-entropy, measured in one process (issue: "its cost").
+ * Timing harnesses of `tfjs-gala bench --perf`, measured in one process.
  *
- * 1. Training step: the demo's MLP (784-256-128-C), one `trainOnBatch` per method, alternating
- *    GALA and cross-entropy so drift in machine load hits both alike; the median per-step time
- *    of each and their ratio.
+ * 1. Training steps: the protocol's model (MLP or CNN), one `trainOnBatch` per variant (a loss,
+ *    or a kernel set-up such as the wasm training kernels), variants alternating step by step
+ *    so that drift in machine load hits all alike; the median per-step time of each.
  * 2. Loss only: forward, gradient with respect to the logits and (for GALA) the state update,
  *    for a batch of 256 at several class counts; median time and the peak memory `tf.profile`
  *    reports, to show memory grows linearly in numClasses (no numClasses x numClasses tensor).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs';
 
 import { galaLoss } from 'tfjs-gala';
+import type { MethodLoss } from '../methods';
+import { buildModel } from '../models';
+import type { ModelName } from '../protocol';
 
-/** One training-step comparison. */
+/** One way to run a training step. */
+export interface StepVariant {
+  /** Row label, e.g. 'GALA' or 'stock wasm'. */
+  readonly label: string;
+  /** A fresh loss to compile the variant's model with (a tfjs loss name or a package loss). */
+  readonly loss: () => MethodLoss | string;
+  /** Called before each of the variant's steps (e.g. to switch a kernel fix on or off). */
+  readonly before?: () => void;
+}
+
+/** Median step times of variants measured together. */
 export interface StepTiming {
-  backend: string;
-  batchSize: number;
-  steps: number;
-  /** Median milliseconds per `trainOnBatch` with each loss. */
-  msGala: number;
-  msCrossEntropy: number;
-  /** msGala / msCrossEntropy. Target: at most 1.05. */
-  ratio: number;
-  /** The cross-entropy the ratio is against. */
-  crossEntropy: string;
+  readonly backend: string;
+  readonly model: ModelName;
+  readonly batchSize: number;
+  /** Timed steps per variant (after warm-up). */
+  readonly steps: number;
+  /** Variant labels, in the order given. */
+  readonly labels: readonly string[];
+  /** Median milliseconds per `trainOnBatch` of each variant (the call returns numbers: the device sync is included). */
+  readonly ms: readonly number[];
 }
 
 /** One loss-only comparison at a class count. */
@@ -44,64 +55,63 @@ export interface LossTiming {
   peakBytesCrossEntropy: number;
 }
 
-function median(values: number[]): number {
+/** The median of `values` (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function mlp(numClasses: number, outputActivation: 'linear' | 'softmax', seed: number): tfl.LayersModel {
-  const init = (s: number) => tfl.initializers.glorotUniform({ seed: s });
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ units: 256, activation: 'relu', inputShape: [784], kernelInitializer: init(seed) }),
-      tfl.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(seed + 1) }),
-      tfl.layers.dense({ units: numClasses, activation: outputActivation, kernelInitializer: init(seed + 2) }),
-    ],
-  });
+/** Options of {@link timeTrainingSteps}. */
+export interface TrainingStepOptions {
+  readonly model: ModelName;
+  readonly variants: readonly StepVariant[];
+  /** Timed steps per variant; default 40. */
+  readonly steps?: number;
+  /** Untimed steps per variant first; default 3. */
+  readonly warmup?: number;
+  /** Default 128. */
+  readonly batchSize?: number;
+  /** Default 10. */
+  readonly numClasses?: number;
 }
 
 /**
- * Times `trainOnBatch` of the demo's MLP with GALA (linear output) against stock
- * `'categoricalCrossentropy'` (softmax output, the way tfjs users write it), alternating.
+ * Times `trainOnBatch` of `options.model` (28x28 random images, PyTorch initialisation, Adam
+ * 1e-3) for each variant on the active backend, one model per variant from the same seed,
+ * alternating the variants step by step (and which goes first), and frees everything it made.
  */
-export async function timeTrainingStep(opts: { steps?: number; batchSize?: number; numClasses?: number; warmup?: number } = {}): Promise<StepTiming> {
-  const { steps = 60, batchSize = 128, numClasses = 10, warmup = 5 } = opts;
-  const gala = galaLoss({ numClasses });
-  const galaOptimizer = tf.train.adam(1e-3);
-  const ceOptimizer = tf.train.adam(1e-3);
-  const galaModel = mlp(numClasses, 'linear', 1);
-  galaModel.compile({ optimizer: galaOptimizer, loss: gala });
-  const ceModel = mlp(numClasses, 'softmax', 1);
-  ceModel.compile({ optimizer: ceOptimizer, loss: 'categoricalCrossentropy' });
+export async function timeTrainingSteps(options: TrainingStepOptions): Promise<StepTiming> {
+  const { model: modelName, variants, steps = 40, warmup = 3, batchSize = 128, numClasses = 10 } = options;
+  const runs = variants.map((variant) => {
+    const model = buildModel({ model: modelName, numFeatures: 784, imageShape: [28, 28], numClasses, seed: 1, fromLogits: true, initialization: 'pytorch' });
+    const optimizer = tf.train.adam(1e-3);
+    const loss = variant.loss();
+    model.compile({ optimizer, loss });
+    return { variant, model, optimizer, loss, ms: [] as number[] };
+  });
   const xs = tf.randomUniform([batchSize, 784], 0, 1, 'float32', 3);
   const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([batchSize], 0, numClasses, 'int32', 4), numClasses));
-  const msGala: number[] = [];
-  const msCe: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
-      // Alternate which goes first, so neither always runs on a warmer cache.
-      const order = i % 2 === 0 ? (['gala', 'ce'] as const) : (['ce', 'gala'] as const);
-      for (const which of order) {
-        const model = which === 'gala' ? galaModel : ceModel;
+      const order = i % 2 === 0 ? runs : [...runs].reverse();
+      for (const run of order) {
+        run.variant.before?.();
         const t0 = performance.now();
-        await model.trainOnBatch(xs, ys); // returns numbers: includes the device sync
-        const dt = performance.now() - t0;
-        if (i >= warmup) (which === 'gala' ? msGala : msCe).push(dt);
+        await run.model.trainOnBatch(xs, ys);
+        if (i >= warmup) run.ms.push(performance.now() - t0);
       }
     }
   } finally {
     tf.dispose([xs, ys]);
-    galaModel.dispose();
-    ceModel.dispose();
-    // model.dispose() leaves the optimizer (Adam's moments: ~2 MB per model) to its owner.
-    galaOptimizer.dispose();
-    ceOptimizer.dispose();
-    gala.dispose();
+    for (const run of runs) {
+      run.model.dispose();
+      // model.dispose() leaves the optimizer (Adam's moments) to its owner.
+      run.optimizer.dispose();
+      if (typeof run.loss !== 'string') run.loss.dispose?.();
+    }
   }
-  const g = median(msGala);
-  const c = median(msCe);
-  return { backend: tf.getBackend(), batchSize, steps, msGala: g, msCrossEntropy: c, ratio: g / c, crossEntropy: "'categoricalCrossentropy' on softmax outputs" };
+  return { backend: tf.getBackend(), model: modelName, batchSize, steps, labels: runs.map((r) => r.variant.label), ms: runs.map((r) => median(r.ms)) };
 }
 
 /** Times forward + gradient (+ GALA's state update) of the loss alone on `[batchSize, numClasses]` logits. */

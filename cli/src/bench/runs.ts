@@ -7,20 +7,38 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
+import type { ModelName, TrainingSchedule } from '../protocol';
+
 /** Value of a method setting (JSON-safe). */
 export type SettingValue = number | string | boolean;
 
-/** Everything besides imbalance factor, method and seed that changes a run's result. */
-export interface RunSettings {
+/**
+ * Everything besides imbalance factor, method and seed that changes a run's result: the
+ * training schedule ({@link TrainingSchedule}), the data folder and the method's own settings.
+ */
+export interface RunSettings extends Pick<TrainingSchedule, 'nMax' | 'epochs' | 'batchSize' | 'learningRate'> {
   /** The data folder read (absolute path). */
   readonly data: string;
-  readonly nMax: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
+  /**
+   * The model when it is not the MLP. Absent for the MLP, so that runs stored before there was
+   * a choice of model (which have no `model`) keep their keys and are reused.
+   */
+  readonly model?: Exclude<ModelName, 'mlp'>;
+  /** An `Initialization` ('pytorch', 'glorot'); a string as stored. */
   readonly initialization: string;
   /** The method's own settings (e.g. LDAM's scale); `{}` when it has none. */
   readonly method: Readonly<Record<string, SettingValue>>;
+}
+
+/** The settings a run of `schedule` on `data` with a method's own `method` settings is stored under. */
+export function runSettings(schedule: TrainingSchedule, data: string, method: Readonly<Record<string, SettingValue>>): RunSettings {
+  const { model, nMax, epochs, batchSize, learningRate, initialization } = schedule;
+  return { data, ...(model === 'mlp' ? {} : { model }), nMax, epochs, batchSize, learningRate, initialization, method };
+}
+
+/** The model a stored run trained: its settings' `model`, or the MLP for records without one. */
+export function modelOfRun(run: { readonly settings: Pick<RunSettings, 'model'> }): ModelName {
+  return run.settings.model ?? 'mlp';
 }
 
 /** Accuracies of one evaluated model, flattened for reports. Fractions in [0, 1]. */
@@ -75,11 +93,13 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * The key a run is stored under: readable parts and a hash of the settings, e.g.
- * `if100/gala/seed0/3f2a9c1b7d0e`. Two runs with the same key are the same experiment.
+ * `if100/gala/seed0/3f2a9c1b7d0e` for the MLP, `cnn/if100/gala/seed0/...` for the CNN. Two runs
+ * with the same key are the same experiment; runs of different models never share one.
  */
 export function runKey(imbalanceFactor: number, method: string, seed: number, settings: RunSettings): string {
   const hash = createHash('sha256').update(canonicalJson(settings)).digest('hex').slice(0, 12);
-  return `if${imbalanceFactor}/${method}/seed${seed}/${hash}`;
+  const model = settings.model === undefined ? '' : `${settings.model}/`;
+  return `${model}if${imbalanceFactor}/${method}/seed${seed}/${hash}`;
 }
 
 /** Name of the run file in the output folder. */

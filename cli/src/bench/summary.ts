@@ -107,15 +107,22 @@ export interface AnchorDifference {
 /** A summary row beside its anchor. */
 export interface AnchorComparison {
   readonly row: SummaryRow;
-  /** undefined: no anchor for this row (e.g. 'cw', or an imbalance factor the anchors lack). */
+  /** undefined: no anchor for this row (e.g. 'cw', an imbalance factor the reference lacks, or a run not comparable with it). */
   readonly anchor?: AnchorRow;
   readonly difference?: AnchorDifference;
   /** Whether |difference.overall| > {@link ANCHOR_TOLERANCE_POINTS}. */
   readonly flagged: boolean;
 }
 
-/** Puts each summary row beside its anchor (same imbalance factor and row name). */
-export function compareWithAnchors(summary: readonly SummaryRow[], lookup: (imbalanceFactor: number, name: string) => AnchorRow | undefined = findAnchor): AnchorComparison[] {
+/**
+ * Puts each summary row beside its reference row (same imbalance factor and row name) as
+ * `lookup` finds it; by default the MLP's. A lookup that finds nothing (the run is not
+ * comparable) leaves every row without an anchor and unflagged.
+ */
+export function compareWithAnchors(
+  summary: readonly SummaryRow[],
+  lookup: (imbalanceFactor: number, name: string) => AnchorRow | undefined = (imbalanceFactor, name) => findAnchor('mlp', imbalanceFactor, name),
+): AnchorComparison[] {
   return summary.map((row) => {
     const anchor = lookup(row.imbalanceFactor, row.name);
     if (anchor === undefined) return { row, flagged: false };

@@ -29,6 +29,8 @@ export interface ClassificationSplit {
   readonly numExamples: number;
   /** Features per example (columns of `features`; height * width for images, 784 for Fashion-MNIST). */
   readonly numFeatures: number;
+  /** For images: `[height, width]`, the layout of each row of `features` (a CNN needs it). */
+  readonly imageShape?: readonly [number, number];
 }
 
 /** A long-tailed training split with a balanced test split. */
@@ -85,7 +87,7 @@ export function selectExamples(split: ImageSplit, indices: ArrayLike<number>): C
     const to = row * numFeatures;
     for (let k = 0; k < numFeatures; k++) features[to + k] = split.images[from + k] / 255;
   }
-  return { features, labels, numExamples: indices.length, numFeatures };
+  return { features, labels, numExamples: indices.length, numFeatures, imageShape: [split.height, split.width] };
 }
 
 /** The images at `indices`, still 8-bit (for writing subsets back to IDX files). */

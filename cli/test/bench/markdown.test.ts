@@ -9,7 +9,7 @@ describe('markdown tables', () => {
     run(10, 'cw', 0, [row('cw', 0.8, 0.7, 0.9, null)]),
   ];
 
-  it('writes the summary in the layout of ANCHORS.md, with "empty" for an empty group', () => {
+  it('writes the summary in the layout of the reference tables, with "empty" for an empty group', () => {
     expect(summaryMarkdown(summarizeRuns(runs))).toBe(
       [
         '| IF | method | overall | many | medium | few | runs |',
@@ -22,16 +22,16 @@ describe('markdown tables', () => {
     );
   });
 
-  it('puts the anchors beside ours with signed differences, and says which rows have none', () => {
+  it('puts the reference numbers beside ours with signed differences, and says which rows have none', () => {
     const table = anchorComparisonMarkdown(compareWithAnchors(summarizeRuns(runs)));
     const lines = table.trim().split('\n');
-    expect(lines[0]).toBe('| IF | method | overall (ours) | overall (anchor) | Δ overall | Δ many | Δ medium | Δ few | > 1.5 points |');
+    expect(lines[0]).toBe('| IF | method | overall (ours) | overall (reference) | Δ overall | Δ many | Δ medium | Δ few | > 1.5 points |');
     // ce at IF 10: anchor 81.1 ± 0.3, many 77.8, medium 88.9, few empty.
     expect(lines[2]).toBe('| 10 | ce | 81.2 ± 0.1 | 81.1 ± 0.3 | +0.1 | -0.1 | +0.1 | – |  |');
-    expect(lines[4]).toBe('| 10 | cw | 80.0 | – | – | – | – | – | no anchor |');
+    expect(lines[4]).toBe('| 10 | cw | 80.0 | – | – | – | – | – | no reference |');
   });
 
-  it('flags rows away from the anchors', () => {
+  it('flags rows away from the reference numbers', () => {
     const table = anchorComparisonMarkdown(compareWithAnchors(summarizeRuns([run(100, 'gala', 0, [row('gala', 0.7, 0.8, 0.6, 0.7)])])));
     // gala at IF 100: anchor 73.3.
     expect(table).toContain('| 100 | gala | 70.0 | 73.3 ± 1.8 | -3.3 |');

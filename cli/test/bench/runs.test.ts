@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { canonicalJson, runKey, RunStore, RUNS_FILE } from '../../src/bench/runs';
+import { canonicalJson, modelOfRun, runKey, runSettings, RunStore, RUNS_FILE } from '../../src/bench/runs';
 import { row, run, SETTINGS } from './fixtures';
 
 describe('runKey', () => {
@@ -19,6 +19,15 @@ describe('runKey', () => {
     expect(runKey(100, 'ldamdrw', 0, { ...SETTINGS, method: { scale: 30 }, epochs: 10 })).not.toBe(key);
     expect(runKey(50, 'ldamdrw', 0, { ...SETTINGS, method: { scale: 30 } })).not.toBe(key);
     expect(runKey(100, 'ldamdrw', 1, { ...SETTINGS, method: { scale: 30 } })).not.toBe(key);
+  });
+
+  it('stores the model only when it is not the MLP, so that older MLP records keep their keys', () => {
+    const schedule = { model: 'mlp', nMax: 500, epochs: 30, batchSize: 128, learningRate: 1e-3, initialization: 'pytorch' } as const;
+    expect(runSettings(schedule, '/data/fashion-mnist', {})).toEqual(SETTINGS);
+    expect(runSettings({ ...schedule, model: 'cnn' }, '/data/fashion-mnist', {})).toEqual({ ...SETTINGS, model: 'cnn' });
+    expect(runKey(100, 'ce', 0, { ...SETTINGS, model: 'cnn' })).toMatch(/^cnn\/if100\/ce\/seed0\//);
+    expect(modelOfRun({ settings: SETTINGS })).toBe('mlp');
+    expect(modelOfRun({ settings: { ...SETTINGS, model: 'cnn' } })).toBe('cnn');
   });
 
   it('canonicalJson sorts keys at every level', () => {
@@ -46,6 +55,28 @@ describe('RunStore', () => {
     expect(reopened.size).toBe(2);
     expect(reopened.get('if100/ce/seed1/test')!.rows[0].overall).toBe(0.72);
     expect(reopened.skippedLines).toEqual([]);
+  });
+
+  it('reads a record written before there was a choice of model (no settings.model) as an MLP run', async () => {
+    const old = {
+      key: 'if100/gala/seed0/65496e78b354',
+      imbalanceFactor: 100,
+      method: 'gala',
+      seed: 0,
+      settings: { data: '/usr/share/datasets/fashion-mnist', nMax: 500, epochs: 30, batchSize: 128, learningRate: 0.001, initialization: 'pytorch', method: { variant: 'paper', lambda1: 1, lambda2: 1, epsilon: 0.001 } },
+      backend: 'wasm',
+      classCounts: [500, 299, 179, 107, 64, 38, 23, 13, 8, 5],
+      rows: [{ name: 'gala', label: 'GALA', overall: 0.73, many: 0.86, medium: 0.54, few: 0.75, perClass: [] }],
+      secondsPerEpoch: 0.2,
+      finalLoss: 0.3,
+      seconds: 8,
+      finishedAt: '2026-11-30T00:00:00.000Z',
+    };
+    await fs.writeFile(path.join(dir, RUNS_FILE), `${JSON.stringify(old)}\n`);
+    const store = await RunStore.open(dir);
+    const run = store.get(runKey(100, 'gala', 0, old.settings))!;
+    expect(run.rows[0].overall).toBe(0.73);
+    expect(modelOfRun(run)).toBe('mlp');
   });
 
   it('skips a line cut short and starts the next run on a line of its own', async () => {

@@ -1,4 +1,5 @@
-import { ANCHOR_TOLERANCE_POINTS, findAnchor, type AnchorRow } from '../../src/bench/anchors';
+import { ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_ROWS, referenceMismatches, type AnchorRow } from '../../src/bench/anchors';
+import { BENCH_DEFAULTS } from '../../src/bench_plan';
 import { compareWithAnchors, meanAndStd, summarizeRuns } from '../../src/bench/summary';
 import { row, run } from './fixtures';
 
@@ -59,6 +60,7 @@ describe('summarizeRuns', () => {
 
 describe('compareWithAnchors', () => {
   const anchor: AnchorRow = {
+    model: 'mlp',
     imbalanceFactor: 100,
     name: 'ce',
     overall: { mean: 69.1, std: 1.2 },
@@ -93,16 +95,44 @@ describe('compareWithAnchors', () => {
   });
 });
 
-describe('the anchor table', () => {
-  it('holds the 42 rows of ANCHORS.md, with the empty few-shot group at IF 10', () => {
-    expect(findAnchor(100, 'gala+pr')).toMatchObject({ overall: { mean: 74.7, std: 1.3 }, few: { mean: 75.7, std: 3.0 } });
-    expect(findAnchor(10, 'ldamdrw')).toMatchObject({ overall: { mean: 80.9, std: 0.2 }, few: null });
-    expect(findAnchor(50, 'cw')).toBeUndefined();
+describe('the reference tables', () => {
+  it('hold the 42 MLP rows, with the empty few-shot group at IF 10', () => {
+    expect(REFERENCE_ROWS.mlp).toHaveLength(42);
+    expect(findAnchor('mlp', 100, 'gala+pr')).toMatchObject({ overall: { mean: 74.7, std: 1.3 }, few: { mean: 75.7, std: 3.0 } });
+    expect(findAnchor('mlp', 10, 'ldamdrw')).toMatchObject({ overall: { mean: 80.9, std: 0.2 }, few: null });
+    expect(findAnchor('mlp', 50, 'cw')).toBeUndefined();
     for (const factor of [10, 50, 100]) {
       for (const name of ['ce', 'focal', 'la', 'bs', 'ldamdrw', 'gala', 'galaref']) {
-        expect(findAnchor(factor, name)).toBeDefined();
-        expect(findAnchor(factor, `${name}+pr`)).toBeDefined();
+        expect(findAnchor('mlp', factor, name)).toBeDefined();
+        expect(findAnchor('mlp', factor, `${name}+pr`)).toBeDefined();
       }
     }
+  });
+
+  it('hold the 36 CNN rows (no balanced softmax: the same loss as LA at tau 1)', () => {
+    expect(REFERENCE_ROWS.cnn).toHaveLength(36);
+    expect(findAnchor('cnn', 100, 'gala')).toMatchObject({ model: 'cnn', overall: { mean: 75.4, std: 0.5 }, few: { mean: 83.2, std: 2.0 } });
+    expect(findAnchor('cnn', 50, 'ce+pr')).toMatchObject({ many: { mean: 84.9, std: 0.0 } });
+    expect(findAnchor('cnn', 10, 'ldamdrw+pr')).toMatchObject({ overall: { mean: 83.1, std: 0.8 }, few: null });
+    expect(findAnchor('cnn', 100, 'bs')).toBeUndefined();
+    for (const factor of [10, 50, 100]) {
+      for (const name of ['ce', 'focal', 'la', 'ldamdrw', 'gala', 'galaref']) expect(findAnchor('cnn', factor, `${name}+pr`)).toBeDefined();
+    }
+  });
+});
+
+describe('referenceMismatches', () => {
+  it('is empty for the reference protocol on reference data, for either model', () => {
+    expect(referenceMismatches(BENCH_DEFAULTS, 'full Fashion-MNIST')).toEqual([]);
+    expect(referenceMismatches({ ...BENCH_DEFAULTS, model: 'cnn' }, 'committed Fashion-MNIST-LT subset')).toEqual([]);
+  });
+
+  it("names other data and each setting that differs from the reference run's", () => {
+    expect(referenceMismatches({ ...BENCH_DEFAULTS, epochs: 5, learningRate: 0.01, initialization: 'glorot' }, null)).toEqual([
+      'the data is not Fashion-MNIST (neither the full set nor the committed subset)',
+      '5 epochs (reference: 30)',
+      'lr 0.01 (reference: 0.001)',
+      'glorot initialisation (reference: pytorch)',
+    ]);
   });
 });
