@@ -271,14 +271,19 @@ export class GalaLoss extends ClassificationLoss {
     // sync): a scalar condition broadcast over the [C, 2] deltas. With finite logits every
     // delta is finite (log-softmax of finite values is finite), so no per-entry check is needed.
     const allFinite = tf.all(tf.isFinite(logits));
-    const [positiveDelta, negativeDelta] = tf.unstack(tf.where(allFinite, perClass, 0), 1);
+    // The condition is broadcast by arithmetic, not by where (which tiles a bool tensor, slow on wasm).
+    const zeros = tf.zerosLike(perClass);
+    const keep = tf.greater(tf.add(zeros, tf.cast(allFinite, 'float32')), 0.5);
+    const [positiveDelta, negativeDelta] = tf.unstack(tf.where(keep, perClass, zeros), 1);
 
     if (this.variant === 'reference') {
       // The authors' released code adds one running matrix into both totals every step.
       this.positiveRunning.assign(tf.add(this.positiveRunning, positiveDelta));
       this.negativeRunning.assign(tf.add(this.negativeRunning, negativeDelta));
-      this.positive.assign(tf.add(this.positive, tf.where(allFinite, this.positiveRunning, 0)));
-      this.negative.assign(tf.add(this.negative, tf.where(allFinite, this.negativeRunning, 0)));
+      // Running sums are finite (only finite deltas reach them): a 0/1 factor skips a bad batch.
+      const finite = tf.cast(allFinite, 'float32');
+      this.positive.assign(tf.add(this.positive, tf.mul(this.positiveRunning, finite)));
+      this.negative.assign(tf.add(this.negative, tf.mul(this.negativeRunning, finite)));
     } else {
       this.positive.assign(tf.add(this.positive, positiveDelta));
       this.negative.assign(tf.add(this.negative, negativeDelta));
