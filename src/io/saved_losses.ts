@@ -10,8 +10,16 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** Key under which the package stores its losses in `trainingConfig`. */
 export const TRAINING_CONFIG_KEY = 'tfjs_gala';
-/** Version of the stored format. */
+/** Version of the stored format, written when no metric is a package loss (0.1.0 reads it). */
 export const TRAINING_CONFIG_FORMAT = 1;
+/**
+ * Version written when some metric is a package loss: the block then has `metrics`. 0.1.0,
+ * which would ignore that field and fail on the metric markers with "import tfjs-gala", refuses
+ * the format instead.
+ */
+export const TRAINING_CONFIG_FORMAT_WITH_METRICS = 2;
+/** The formats this version reads. */
+const READABLE_FORMATS: readonly number[] = [TRAINING_CONFIG_FORMAT, TRAINING_CONFIG_FORMAT_WITH_METRICS];
 
 /** A package loss as stored in a training config. */
 export interface SerializedLoss {
@@ -27,11 +35,26 @@ export interface SerializedLoss {
   state?: unknown;
 }
 
+/**
+ * A metric that is a package loss, as stored in `trainingConfig.tfjs_gala.metrics`:
+ * - `{loss: key}`: the object saved under `losses[key]` (the usual `compile({loss: g, metrics: [g]})`);
+ *   the restored metric is the restored loss itself, so they share their state;
+ * - `{metric: key}`: the same object as the full entry `metrics[key]` (one loss listed twice);
+ * - `{class_name, config, state}`: a loss of its own (another instance than any loss).
+ */
+export type StoredMetric = { loss: string } | { metric: string } | SerializedLoss;
+
 /** The `trainingConfig.tfjs_gala` block. */
 export interface StoredLosses {
   format: number;
   /** `'loss'` for a single loss, the output index for an array, the output name for a dict. */
   losses: Record<string, SerializedLoss>;
+  /**
+   * Format 2: the entries of `trainingConfig.metrics` that are package losses, keyed like the
+   * saved metrics: `'0'`, `'1'`, ... for the array form (a single function is saved as an array
+   * of one), the output name for the dict form.
+   */
+  metrics?: Record<string, StoredMetric>;
 }
 
 /** What a package loss looks like from the outside. */
@@ -57,6 +80,7 @@ export function isSerializableLoss(value: unknown): value is SerializableLoss {
 }
 
 const MARKER_NOTE = "saved by tfjs-gala: import 'tfjs-gala' before loading this model, to restore its loss";
+const METRIC_MARKER_NOTE = "saved by tfjs-gala: import 'tfjs-gala' before loading this model, to restore this metric";
 const MARKER_PATTERN = /^(.*?) \(saved by tfjs-gala\b/i;
 
 /** Marker written where tfjs expects a loss name; stock tfjs throws `Unknown loss <marker>`. */
@@ -66,9 +90,17 @@ export function lossMarker(className: string): string {
 }
 
 /**
- * The class name in a marker, or null for any other value. tfjs snake_cases loss names on save
- * (`tfjs-gala._gala_loss`) and camelCases them on load; this undoes the snake_case the same way
- * (`tfjs-gala.GalaLoss`).
+ * Marker written in `trainingConfig.metrics` where a metric is a package loss; stock tfjs throws
+ * `Unknown metric <marker>`, and the load hook puts the restored loss in its place.
+ */
+export function metricMarker(className: string): string {
+  return `${className} (${METRIC_MARKER_NOTE})`;
+}
+
+/**
+ * The class name in a marker (of a loss or a metric), or null for any other value. tfjs
+ * snake_cases loss and metric names on save (`tfjs-gala._gala_loss`) and camelCases them on
+ * load; this undoes the snake_case the same way (`tfjs-gala.GalaLoss`).
  */
 export function markerClassName(value: unknown): string | null {
   if (typeof value !== 'string') return null;
@@ -81,6 +113,18 @@ export function lossEntries(spec: unknown): Array<[key: string, value: unknown]>
   if (Array.isArray(spec)) return spec.map((value, i) => [String(i), value]);
   if (spec != null && typeof spec === 'object') return Object.entries(spec);
   return [['loss', spec]];
+}
+
+/**
+ * Every entry of a compile `metrics` spec (or a saved `trainingConfig.metrics`), keyed as in
+ * `StoredLosses.metrics`: a single name or function is entry `'0'`, as tfjs saves it as an array
+ * of one. A dict's value is returned as it is (an array there is not one metric).
+ */
+export function metricEntries(spec: unknown): Array<[key: string, value: unknown]> {
+  if (spec == null) return [];
+  if (Array.isArray(spec)) return spec.map((value, i) => [String(i), value]);
+  if (typeof spec === 'object') return Object.entries(spec);
+  return [['0', spec]];
 }
 
 /** The package losses of a compile spec. */
@@ -114,12 +158,23 @@ export const RECOVERY =
   "loadLayersModelWithoutTraining(source) from tfjs-gala, then compile it with a new loss and optimizer " +
   '(docs/guide/02-save-load.md, "A damaged save").';
 
-/** `trainingConfig.tfjs_gala.losses.loss.state`, `trainingConfig.tfjs_gala.losses["0"].state`, ... */
-export function blockPath(key?: string, field?: string): string {
+/** Where an entry sits in the block: `losses` or `metrics`. */
+export type Section = 'losses' | 'metrics';
+
+/**
+ * `trainingConfig.tfjs_gala.losses.loss.state`, `trainingConfig.tfjs_gala.losses["0"].state`,
+ * `trainingConfig.tfjs_gala.metrics["1"]`, ...
+ */
+export function blockPath(key?: string, field?: string, section: Section = 'losses'): string {
   let path = `trainingConfig.${TRAINING_CONFIG_KEY}`;
   if (key === undefined) return path;
-  path += /^[A-Za-z_$][\w$]*$/.test(key) ? `.losses.${key}` : `.losses[${JSON.stringify(key)}]`;
+  path += `.${section}${accessor(key)}`;
   return field === undefined ? path : `${path}.${field}`;
+}
+
+/** `.name` for an identifier, `["1"]` for any other key. */
+export function accessor(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 /** A short, JSON-like rendering of a saved value for an error message. */
@@ -144,18 +199,22 @@ export function checkStoredLosses(block: unknown): StoredLosses {
   if (block == null || typeof block !== 'object' || Array.isArray(block)) {
     throw savedModelError(blockPath(), 'an object {format, losses}', show(block));
   }
-  const { format, losses } = block as Partial<StoredLosses>;
-  if (format !== TRAINING_CONFIG_FORMAT) {
-    const newer = typeof format === 'number' && format > TRAINING_CONFIG_FORMAT;
+  const { format, losses, metrics } = block as Partial<StoredLosses>;
+  if (typeof format !== 'number' || !READABLE_FORMATS.includes(format)) {
+    const newest = Math.max(...READABLE_FORMATS);
+    const newer = typeof format === 'number' && format > newest;
     throw savedModelError(
       `${blockPath()}.format`,
-      `${TRAINING_CONFIG_FORMAT}, the format this version of tfjs-gala reads`,
+      `${READABLE_FORMATS.join(' or ')}, the formats this version of tfjs-gala reads`,
       show(format),
       newer ? 'The model was saved by a newer tfjs-gala: update tfjs-gala to load it.' : RECOVERY,
     );
   }
   if (losses == null || typeof losses !== 'object' || Array.isArray(losses)) {
     throw savedModelError(`${blockPath()}.losses`, 'an object with one entry per package loss', show(losses));
+  }
+  if (metrics !== undefined && (metrics == null || typeof metrics !== 'object' || Array.isArray(metrics))) {
+    throw savedModelError(`${blockPath()}.metrics`, 'an object with one entry per metric that is a package loss', show(metrics));
   }
   return block as StoredLosses;
 }
@@ -171,21 +230,22 @@ function dispose(loss: unknown): void {
 }
 
 /**
- * Rebuilds the loss stored under `key` (`'loss'`, an output index or an output name).
+ * Rebuilds the loss stored under `key` (`'loss'`, an output index or an output name) of
+ * `section` (`losses`, or `metrics` for a metric saved as a loss of its own).
  * @throws Error naming `trainingConfig.tfjs_gala.losses.<key>` and the field, when the entry is
  *   missing or damaged: no registered class, a config its class rejects, a state that is
  *   missing (for a loss with `setState`), damaged, or for another number of classes than the config.
  */
-export function restoreLoss(entry: unknown, key: string): SerializableLoss {
+export function restoreLoss(entry: unknown, key: string, section: Section = 'losses'): SerializableLoss {
   if (entry == null || typeof entry !== 'object' || Array.isArray(entry)) {
-    throw savedModelError(blockPath(key), 'an object {class_name, config, state}', show(entry));
+    throw savedModelError(blockPath(key, undefined, section), 'an object {class_name, config, state}', show(entry));
   }
   const { class_name: className, config } = entry as Partial<SerializedLoss>;
   const registered: Registered | undefined =
     typeof className === 'string' ? tf.serialization.SerializationMap.getMap().classNameMap[className] : undefined;
   if (registered?.[0] == null || registered[1] == null) {
     throw savedModelError(
-      blockPath(key, 'class_name'),
+      blockPath(key, 'class_name', section),
       'the className of a registered loss class',
       show(className),
       typeof className === 'string'
@@ -194,23 +254,23 @@ export function restoreLoss(entry: unknown, key: string): SerializableLoss {
     );
   }
   if (config == null || typeof config !== 'object' || Array.isArray(config)) {
-    throw savedModelError(blockPath(key, 'config'), `the constructor arguments of ${className} (an object)`, show(config));
+    throw savedModelError(blockPath(key, 'config', section), `the constructor arguments of ${className} (an object)`, show(config));
   }
   const [cls, fromConfig] = registered;
   let built: unknown;
   try {
     built = fromConfig(cls, config);
   } catch (err) {
-    throw savedModelError(blockPath(key, 'config'), `a valid ${className} config`, `${show(config)}, which it rejects: ${(err as Error).message}`);
+    throw savedModelError(blockPath(key, 'config', section), `a valid ${className} config`, `${show(config)}, which it rejects: ${(err as Error).message}`);
   }
   if (!isSerializableLoss(built)) {
     dispose(built);
-    throw savedModelError(blockPath(key, 'class_name'), 'a loss class (callable, with getConfig)', `'${className}', which is not one`);
+    throw savedModelError(blockPath(key, 'class_name', section), 'a loss class (callable, with getConfig)', `'${className}', which is not one`);
   }
   const loss = built;
   if (typeof loss.setState !== 'function') return loss;
   try {
-    restoreState(loss, className!, key, (entry as SerializedLoss).state);
+    restoreState(loss, className!, key, (entry as SerializedLoss).state, section);
   } catch (err) {
     dispose(loss);
     throw err;
@@ -218,8 +278,8 @@ export function restoreLoss(entry: unknown, key: string): SerializableLoss {
   return loss;
 }
 
-function restoreState(loss: SerializableLoss, className: string, key: string, state: unknown): void {
-  const where = blockPath(key, 'state');
+function restoreState(loss: SerializableLoss, className: string, key: string, state: unknown, section: Section): void {
+  const where = blockPath(key, 'state', section);
   if (state === undefined) {
     throw savedModelError(
       where,
@@ -233,7 +293,7 @@ function restoreState(loss: SerializableLoss, className: string, key: string, st
     const mismatch = classCountMismatch(loss, state);
     if (mismatch != null) {
       throw savedModelError(
-        blockPath(key),
+        blockPath(key, undefined, section),
         `a config and a state for the same number of classes`,
         `a ${className} config for ${mismatch.config} classes and a state for ${mismatch.state} (${mismatch.fields
           .map((f) => `state.${f}`)

@@ -108,7 +108,7 @@ describe.each(['cpu', 'wasm'])('a damaged save, on the %s backend', (backend) =>
       /trainingConfig\.tfjs_gala\.losses\.loss\.config must be a valid \S*GalaLoss config; received .*"variant":"unknown".*, which it rejects: .*variant must be one of/,
     );
     expect(await failingLoad((a) => (galaBlock(a).format = 7))).toMatch(
-      /trainingConfig\.tfjs_gala\.format must be 1, the format this version of tfjs-gala reads; received 7\. The model was saved by a newer tfjs-gala/,
+      /trainingConfig\.tfjs_gala\.format must be 1 or 2, the formats this version of tfjs-gala reads; received 7\. The model was saved by a newer tfjs-gala/,
     );
     expect(await failingLoad((a) => delete galaBlock(a).losses.loss)).toMatch(
       /trainingConfig\.tfjs_gala\.losses\.loss must be present: trainingConfig\.loss names a loss saved by tfjs-gala/,
