@@ -16,7 +16,18 @@ import { mulberry32, renderSvg } from 'tfjs-gala';
 import { ANCHOR_LDAM_SCALE, ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_PAGE, referenceMismatches, scheduleMismatches } from './bench/anchors';
 import { accuracyChartSpec } from './bench/chart';
 import { anchorComparisonMarkdown, displayName, summaryMarkdown } from './bench/markdown';
-import { RunStore, RUNS_FILE, type BenchRun, type RunRow } from './bench/runs';
+import { RunStore, RUNS_FILE, runSettings, type BenchRun, type RunRow } from './bench/runs';
+import {
+  choicesMarkdown,
+  estimateTunedSeconds,
+  planTunedRuns,
+  selectTuned,
+  TUNING_GRIDS,
+  tunedSummaryMarkdown,
+  tuningGrid,
+  type PlannedTunedRun,
+  type TunedChoice,
+} from './bench/tuned';
 import { compareWithAnchors, summarizeRuns, type AnchorComparison, type SummaryRow } from './bench/summary';
 import { BACKEND_CHOICES, checkBackendTrains, formatBackend, selectBackend } from './backend';
 import { runPerf } from './bench_perf';
@@ -33,7 +44,7 @@ import {
 } from './bench_plan';
 import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from './data/fashion_mnist';
 import { fingerprintImages, identifyReferenceData, type ReferenceDataName } from './data/reference_data';
-import { makeLongTailed, type LongTailedDataset } from './data/splits';
+import { drawValidation, longTailedIndices, makeLongTailed, selectExamples, type LongTailedDataset, type ValidationDraw } from './data/splits';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
@@ -42,8 +53,8 @@ import { describeArchitecture } from './models';
 import { choiceOption, integerOption, listOption, numberOption } from './options';
 import { checkWritable } from './output_paths';
 import { INITIALIZATIONS, MODELS, REFERENCE_PROTOCOL, scheduleOf, type ProtocolGrid } from './protocol';
-import { renderBenchTable } from './table';
-import { accuracyRow, trainAndEvaluate, trainModel } from './trainer';
+import { renderBenchTable, renderTunedTable } from './table';
+import { accuracyRow, trainAndEvaluate, trainModel, trainTunedAndEvaluate } from './trainer';
 
 /** How a benchmark relates to the PyTorch reference numbers. */
 export interface ReferenceCheck {
@@ -75,9 +86,30 @@ export interface BenchReport {
   readonly summary: readonly SummaryRow[];
   /** The summary beside the reference rows (no reference rows when `reference.compared` is false). */
   readonly anchors: readonly AnchorComparison[];
+  /** With `--tuned`: the rows tuned on the validation split; null otherwise. */
+  readonly tuned: TunedReport | null;
   /** Files written; `svg` is null when the chart could not be drawn (vega and vega-lite are optional). */
   readonly files: { readonly runs: string; readonly json: string; readonly markdown: string; readonly svg: string | null };
   readonly totalSeconds: number;
+}
+
+/** The tuned part of a {@link BenchReport}. */
+export interface TunedReport {
+  /** The validation split: images per class asked for, and drawn per imbalance factor and seed. */
+  readonly validation: {
+    readonly requestedPerClass: number;
+    readonly draws: readonly { readonly imbalanceFactor: number; readonly seed: number; readonly perClass: number; readonly examples: number }[];
+  };
+  /** The knobs searched per method ("–": none, only epoch and post-hoc tau). */
+  readonly grids: Readonly<Record<string, readonly string[]>>;
+  /** Tuned runs of this plan (finished now or earlier), every grid point. */
+  readonly runs: readonly BenchRun[];
+  /** Mean ± std over seeds of the chosen rows. */
+  readonly summary: readonly SummaryRow[];
+  /** What was chosen per imbalance factor, seed and row. */
+  readonly choices: readonly TunedChoice[];
+  /** Methods whose grid is not complete at an imbalance factor and seed (no tuned row there). */
+  readonly incomplete: readonly string[];
 }
 
 /** Adds the `bench` subcommand to `program`. */
@@ -119,6 +151,15 @@ export function registerBenchCommand(program: Command, env: CliEnvironment): Com
         `bs and cw, which have no CNN reference rows (~9 min); explicit options win; a later full run reuses its runs`,
       false,
     )
+    .option(
+      '--tuned',
+      'also tune each method on a held-out validation split (training images the long-tailed subset did not use, balanced): ' +
+        `GALA lambda1/lambda2 over ${TUNING_GRIDS.gala.map((g) => `${g.lambda1}/${g.lambda2}`).join(', ')}, LA tau over ${TUNING_GRIDS.la.join(', ')}, ` +
+        `LDAM max margin over ${TUNING_GRIDS.ldamdrw.join(', ')}, the epoch kept (best validation balanced accuracy) and the post-hoc taus; ` +
+        'reported once on the test split beside the fixed rows (needs the full data)',
+      false,
+    )
+    .option('--val-per-class, --validation-per-class <n>', 'with --tuned: validation images per class (fewer when the data has fewer spare images)', integerOption(1), BENCH_DEFAULTS.validationPerClass)
     .option('--perf', 'measure training speed and the cost of GALA (CNN and MLP steps, wasm and cpu) instead of accuracy', false)
     .option('--no-progress', 'do not draw progress bars')
     .action(async (options: BenchOptions, command: Command) => {
@@ -161,14 +202,21 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   const methods = benchmarkMethods({ ldamScale: options.ldamScale }).filter((m) => options.methods.includes(m.name as never));
   methods.sort((a, b) => options.methods.indexOf(a.name as never) - options.methods.indexOf(b.name as never));
   const plan = planRuns(options, methods, source.dir);
+  const tunedPlan = options.tuned ? planTunedRuns(options, methods, source.dir, options.validationPerClass, options.ldamScale) : [];
+  // The validation splits, drawn before any training so that data without spare images fails at once.
+  const validationDraws = options.tuned ? drawValidationSplits(options, full) : new Map<string, ValidationDraw>();
   const out = path.resolve(options.out);
   const store = await RunStore.open(out);
-  const pending = plan.filter((run) => !store.has(run.key));
+  const pendingTuned = tunedPlan.filter((run) => !store.has(run.key));
+  // A tuned run at the default grid point also yields the fixed run (its last epoch).
+  const yielded = new Set(pendingTuned.map((run) => run.fixedKey).filter((key): key is string => key !== null));
+  const pending = plan.filter((run) => !store.has(run.key) && !yielded.has(run.key));
+  const fixedPending = plan.filter((run) => !store.has(run.key)).length;
   const mode = options.quick ? 'quick' : isFullProtocol(options) ? 'full' : 'custom';
   const imageShape: [number, number] = [full.train.height, full.train.width];
   const architecture = describeArchitecture(options.model, full.train.height * full.train.width, FASHION_MNIST_NUM_CLASSES, imageShape);
 
-  print(`Benchmark (${mode} mode): Fashion-MNIST-LT, ${describePlan(options, methods.length, plan.length)}`);
+  print(`Benchmark (${mode} mode${options.tuned ? ', tuned' : ''}): Fashion-MNIST-LT, ${describePlan(options, methods.length, plan.length)}`);
   const identified =
     referenceData === null ? ' (not the reference data: no comparison with the PyTorch reference numbers)' : source.kind === 'option' ? ` (${referenceData})` : '';
   print(`Data: ${source.description}${identified}`);
@@ -181,20 +229,44 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   );
   print(`Methods: ${methods.map((m) => `${m.name} (${m.label})`).join(', ')}; post-hoc rows: +PR (re-balancing, tau 1) for each, +LA for ce`);
   if (store.skippedLines.length > 0) print(`Warning: skipped unreadable lines ${store.skippedLines.join(', ')} of ${store.file}.`);
-  print(`Output: ${out} (${RUNS_FILE}: ${plan.length - pending.length} of ${plan.length} runs already done${pending.length === 0 ? '' : `, ${pending.length} to run`})`);
-  if (pending.length > 0) {
-    const msPerStep = await calibrateStepMs(options, imageShape);
-    const estimate = estimateSeconds(pending, msPerStep, full.test.count, options.batchSize);
-    const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
-    const whole = pending.length < plan.length ? `; the whole plan from scratch: ${formatDuration(estimateSeconds(plan, msPerStep, full.test.count, options.batchSize))}` : '';
+  if (options.tuned) {
+    const perClass = [...validationDraws.values()].map((d) => d.perClass);
+    const fewest = Math.min(...perClass);
+    const shrunk = fewest < options.validationPerClass;
     print(
-      `Estimated time: ${formatDuration(estimate)} for ${pending.length} runs (${totalSteps} training steps at ${msPerStep.toFixed(0)} ms per step, ` +
-        `measured now on ${backend.name})${whole}.`,
+      `Tuned: validation split of ${shrunk ? `${fewest}..${Math.max(...perClass)}` : fewest} images per class (class-balanced; training images the subset ` +
+        `did not use${shrunk ? `; fewer than the ${options.validationPerClass} asked for: the data has no more spare images of some class` : ''}); ` +
+        `grids: ${methods.map((m) => `${m.name} ${tuningGrid(m, options.ldamScale).map((p) => p.knobs).join(', ')}`).join('; ')}; ` +
+        'the epoch kept and the post-hoc taus chosen on the same split, by balanced accuracy.',
+    );
+  }
+  print(
+    `Output: ${out} (${RUNS_FILE}: ${plan.length - fixedPending} of ${plan.length}${options.tuned ? ' fixed' : ''} runs already done` +
+      (options.tuned ? `, ${tunedPlan.length - pendingTuned.length} of ${tunedPlan.length} tuned runs` : '') +
+      (pending.length + pendingTuned.length === 0 ? '' : `, ${pending.length + pendingTuned.length} to run`) +
+      ')',
+  );
+  if (pending.length + pendingTuned.length > 0) {
+    const msPerStep = await calibrateStepMs(options, imageShape);
+    const validationExamples = Math.max(0, ...[...validationDraws.values()].map((d) => d.indices.length));
+    const estimateOf = (fixed: readonly PlannedRun[], tuned: readonly PlannedTunedRun[]) =>
+      estimateSeconds(fixed, msPerStep, full.test.count, options.batchSize) + estimateTunedSeconds(tuned, msPerStep, full.test.count, validationExamples, options.batchSize);
+    const runCount = pending.length + pendingTuned.length;
+    const totalSteps = [...pending, ...pendingTuned].reduce((sum, run) => sum + run.steps, 0);
+    // From scratch, the tuned plan yields the fixed runs too.
+    const whole =
+      runCount < (options.tuned ? tunedPlan.length : plan.length)
+        ? `; the whole plan from scratch: ${formatDuration(options.tuned ? estimateOf([], tunedPlan) : estimateOf(plan, []))}`
+        : '';
+    print(
+      `Estimated time: ${formatDuration(estimateOf(pending, pendingTuned))} for ${runCount} runs (${totalSteps} training steps at ${msPerStep.toFixed(0)} ms per step, ` +
+        `measured now on ${backend.name}${options.tuned ? `, plus a pass over the ${validationExamples} validation images after every epoch` : ''})${whole}.`,
     );
   }
   print();
 
   await trainPending(pending, options, full, backend.name, store, env);
+  await trainTunedPending(pendingTuned, options, full, validationDraws, backend.name, store, env);
 
   const runs = plan.map((run) => store.get(run.key)).filter((run): run is BenchRun => run !== undefined);
   const rowNames = methods.flatMap((m) => [m.name, ...(m.postHoc ?? []).map((p) => p.name)]);
@@ -205,10 +277,28 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     if (name.split('+')[0] === 'ldamdrw' && options.ldamScale !== ANCHOR_LDAM_SCALE) return undefined;
     return findAnchor(options.model, imbalanceFactor, name);
   });
+  let tuned: TunedReport | null = null;
+  if (options.tuned) {
+    const selection = selectTuned(tunedPlan, (key) => store.get(key));
+    tuned = {
+      validation: {
+        requestedPerClass: options.validationPerClass,
+        draws: [...validationDraws.entries()].map(([id, draw]) => {
+          const [imbalanceFactor, seed] = id.split('/').map(Number);
+          return { imbalanceFactor, seed, perClass: draw.perClass, examples: draw.indices.length };
+        }),
+      },
+      grids: Object.fromEntries(methods.map((m) => [m.name, tuningGrid(m, options.ldamScale).map((p) => p.knobs)])),
+      runs: tunedPlan.map((run) => store.get(run.key)).filter((run): run is BenchRun => run !== undefined),
+      summary: summarizeRuns(selection.runs, { imbalanceFactors: options.imbalanceFactors, rowNames }),
+      choices: selection.choices,
+      incomplete: selection.incomplete,
+    };
+  }
   const totalSeconds = (performance.now() - started) / 1000;
-  // Quick and full runs, and the two models, share runs.jsonl; their summaries are kept apart.
-  const suffix = `${mode === 'quick' ? '-quick' : ''}${options.model === 'mlp' ? '' : `-${options.model}`}`;
-  const chart = await drawChart(summary, options, architecture, env);
+  // Quick and full runs, tuned or not, and the two models, share runs.jsonl; their summaries are kept apart.
+  const suffix = `${options.tuned ? '-tuned' : ''}${mode === 'quick' ? '-quick' : ''}${options.model === 'mlp' ? '' : `-${options.model}`}`;
+  const chart = await drawChart(tuned === null ? summary : tuned.summary, options, architecture, env);
   const report: BenchReport = {
     mode,
     machine: { ...machine, loadAverage: describeMachine().loadAverage },
@@ -219,9 +309,10 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     architecture,
     reference,
     runs,
-    skippedRuns: plan.length - pending.length,
+    skippedRuns: plan.length - fixedPending + tunedPlan.length - pendingTuned.length,
     summary,
     anchors,
+    tuned,
     files: {
       runs: store.file,
       json: path.join(out, `results${suffix}.json`),
@@ -242,6 +333,13 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
         ? ` reference: the PyTorch run of the same protocol (${REFERENCE_PAGE}), overall; Δ = ours - reference in points, flagged when above ${ANCHOR_TOLERANCE_POINTS}.`
         : ''),
   );
+  if (tuned !== null) {
+    print();
+    print('Tuned on the validation split (knobs, epoch and post-hoc taus chosen by validation balanced accuracy; tested once):');
+    print(renderTunedTable(tuned.summary, summary));
+    print(`"fixed": the fixed protocol's overall accuracy of the same row (last epoch, default knobs, tau 1). Chosen knobs per IF and seed: ${report.files.markdown}.`);
+    if (tuned.incomplete.length > 0) print(`Warning: no tuned row yet for ${tuned.incomplete.join(', ')} (grid not complete).`);
+  }
   for (const note of notes) print(note);
   const flagged = anchors.filter((c) => c.flagged);
   if (flagged.length > 0) {
@@ -252,7 +350,7 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   }
   if (runs.length < plan.length) print(`Warning: ${plan.length - runs.length} runs of the plan have no result.`);
   print(`Written: ${[report.files.runs, report.files.json, report.files.markdown, report.files.svg].filter((f) => f !== null).join(', ')}`);
-  print(`Total time: ${formatDuration(totalSeconds)} (${pending.length} runs trained, ${report.skippedRuns} already done)`);
+  print(`Total time: ${formatDuration(totalSeconds)} (${pending.length + pendingTuned.length} runs trained, ${report.skippedRuns} already done)`);
   return report;
 }
 
@@ -303,6 +401,88 @@ async function trainPending(
         seconds: (performance.now() - runStarted) / 1000,
         finishedAt: new Date().toISOString(),
       });
+    }
+  } finally {
+    bar?.stop();
+  }
+}
+
+/**
+ * The validation split of every imbalance factor and seed of the plan, keyed "IF/seed".
+ * @throws Error (from `drawValidation`) when the data has no spare image of some class.
+ */
+function drawValidationSplits(options: BenchOptions, full: Awaited<ReturnType<typeof loadFashionMnist>>): Map<string, ValidationDraw> {
+  const draws = new Map<string, ValidationDraw>();
+  for (const imbalanceFactor of options.imbalanceFactors) {
+    for (const seed of options.seeds) {
+      const subset = longTailedIndices(full.train, { imbalanceFactor, nMax: options.nMax, seed });
+      try {
+        draws.set(`${imbalanceFactor}/${seed}`, drawValidation(full.train, subset.indices, subset.numClasses, options.validationPerClass, seed));
+      } catch (error) {
+        throw new Error(`--tuned: at imbalance factor ${imbalanceFactor}, seed ${seed}, n_max ${options.nMax} in ${full.dir}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return draws;
+}
+
+/**
+ * Trains the pending tuned runs in plan order, appending each finished run to the store, and,
+ * for a default grid point whose fixed run the store lacks, that fixed run too (its last epoch).
+ */
+async function trainTunedPending(
+  pending: readonly PlannedTunedRun[],
+  options: BenchOptions,
+  full: Awaited<ReturnType<typeof loadFashionMnist>>,
+  validationDraws: ReadonlyMap<string, ValidationDraw>,
+  backend: string,
+  store: RunStore,
+  env: CliEnvironment,
+): Promise<void> {
+  if (pending.length === 0) return;
+  const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
+  const bar = options.progress ? createBenchBar(env.stderr, totalSteps) : null;
+  let stepsBefore = 0;
+  let data = null as { id: string; dataset: LongTailedDataset; validation: ReturnType<typeof selectExamples> } | null;
+  try {
+    for (const [index, run] of pending.entries()) {
+      const id = `${run.imbalanceFactor}/${run.seed}`;
+      if (data?.id !== id) {
+        const dataset = makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed });
+        data = { id, dataset, validation: selectExamples(full.train, validationDraws.get(id)!.indices) };
+      }
+      const { dataset, validation } = data;
+      const context: MethodContext = { numClasses: dataset.numClasses, classCounts: dataset.classCounts, epochs: options.epochs };
+      const runStarted = performance.now();
+      const labels = { run: `${index + 1}/${pending.length}`, what: `IF ${run.imbalanceFactor} ${run.method.name} ${run.knobs} seed ${run.seed} (tuned)` };
+      const evaluateLastEpoch = run.fixedKey !== null && !store.has(run.fixedKey);
+      const result = await trainTunedAndEvaluate(run.method, dataset.train, validation, dataset.test, context, {
+        ...scheduleOf(options),
+        seed: run.seed,
+        evaluateLastEpoch,
+        onBatchEnd: bar
+          ? ({ epoch, batch, batchesPerEpoch }) => bar.update(stepsBefore + epoch * batchesPerEpoch + batch + 1, { ...labels, epoch: epoch + 1 })
+          : undefined,
+      });
+      stepsBefore += run.steps;
+      const common = {
+        imbalanceFactor: run.imbalanceFactor,
+        method: run.method.name,
+        seed: run.seed,
+        backend,
+        classCounts: dataset.classCounts,
+        secondsPerEpoch: result.secondsPerEpoch,
+        finalLoss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
+        seconds: (performance.now() - runStarted) / 1000,
+        finishedAt: new Date().toISOString(),
+      };
+      const rows = (list: typeof result.rows): RunRow[] => list.map((r) => ({ name: r.name, ...accuracyRow(r) }));
+      if (evaluateLastEpoch && result.lastEpochRows !== null) {
+        // The same training as the fixed protocol's run (the validation passes change no weight): its last epoch is that run.
+        const fixedSettings = runSettings(options, run.settings.data, run.method.settings ?? {});
+        await store.append({ ...common, key: run.fixedKey!, settings: fixedSettings, rows: rows(result.lastEpochRows) });
+      }
+      await store.append({ ...common, key: run.key, settings: run.settings, rows: rows(result.rows), validation: result.validation });
     }
   } finally {
     bar?.stop();
@@ -403,6 +583,34 @@ async function drawChart(
   }
 }
 
+/** The tuned section of results-tuned*.md: the table beside the fixed rows, then the chosen knobs. */
+function tunedMarkdown(report: BenchReport): string[] {
+  const { tuned } = report;
+  if (tuned === null) return [];
+  const draws = tuned.validation.draws.map((d) => d.perClass);
+  const perClass = Math.min(...draws) === Math.max(...draws) ? String(draws[0]) : `${Math.min(...draws)}..${Math.max(...draws)}`;
+  return [
+    '## Tuned on held-out data',
+    '',
+    `Validation split: ${perClass} images per class (asked: ${tuned.validation.requestedPerClass}), class-balanced, drawn (seeded) from the training ` +
+      'images the long-tailed subset did not use: disjoint from the training subset and from the test split. On it, by balanced accuracy: ' +
+      `the training knob (${Object.entries(tuned.grids)
+        .filter(([, knobs]) => knobs.length > 1)
+        .map(([name, knobs]) => `${name}: ${knobs.join(', ')}`)
+        .join('; ')}), the epoch kept (every method) and the post-hoc taus (0, 0.25, ..., 2). ` +
+      'Each row takes the grid point with the best validation score for that row; the test split is evaluated once per run. ' +
+      '"fixed overall": the fixed table\'s row (default knobs, last epoch, tau 1).',
+    '',
+    tunedSummaryMarkdown(tuned.summary, report.summary),
+    ...(tuned.incomplete.length > 0 ? [`No tuned row yet for ${tuned.incomplete.join(', ')} (grid not complete).`, ''] : []),
+    '### Chosen per imbalance factor and seed',
+    '',
+    'knobs: the training grid point; epoch: the kept epoch (1-based); tau: the post-hoc tau of a +PR / +LA row; val balanced: its validation balanced accuracy (%).',
+    '',
+    choicesMarkdown(tuned.choices),
+  ];
+}
+
 /** Writes results JSON, markdown and (when drawn) the chart to the files named in the report. */
 async function writeResults(report: BenchReport, notes: readonly string[], svg: string | null): Promise<void> {
   const { files } = report;
@@ -430,6 +638,7 @@ async function writeResults(report: BenchReport, notes: readonly string[], svg: 
     '',
     summaryMarkdown(report.summary),
     ...comparison,
+    ...tunedMarkdown(report),
     ...notes.map((note) => `${note}\n`),
     ...(files.svg === null ? [] : [`![overall accuracy by method](${path.basename(files.svg)})`, '']),
   ].join('\n');

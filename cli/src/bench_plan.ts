@@ -4,6 +4,7 @@
  */
 
 import { runKey, runSettings, type RunSettings } from './bench/runs';
+import { VALIDATION_PER_CLASS } from './bench/tuned';
 import { checkSeed, longTailCounts } from 'tfjs-gala';
 import { FASHION_MNIST_NUM_CLASSES } from './data/fashion_mnist';
 import type { BackendChoice } from './backend';
@@ -27,6 +28,10 @@ export interface BenchOptions extends ProtocolGrid {
   readonly quick: boolean;
   /** Measure GALA's cost instead of accuracy. */
   readonly perf: boolean;
+  /** Also the tuned rows: knobs, epoch and post-hoc taus chosen on a held-out validation split (see `bench/tuned.ts`). */
+  readonly tuned: boolean;
+  /** Images per class of the validation split of `tuned` (fewer when the data has fewer spare images). */
+  readonly validationPerClass: number;
   /** Draw a progress bar (on a terminal). */
   readonly progress: boolean;
 }
@@ -41,6 +46,8 @@ export const BENCH_DEFAULTS = {
   out: 'bench-results',
   quick: false,
   perf: false,
+  tuned: false,
+  validationPerClass: VALIDATION_PER_CLASS,
   progress: true,
 } as const satisfies Omit<BenchOptions, 'data'>;
 
@@ -89,6 +96,10 @@ export function checkBenchOptions(options: BenchOptions): void {
     if (!(BENCHMARK_METHOD_NAMES as readonly string[]).includes(method)) {
       throw new Error(`--methods: each method must be one of ${BENCHMARK_METHOD_NAMES.join(', ')}; received ${method}.`);
     }
+  }
+  const { validationPerClass } = options;
+  if (options.tuned && (!Number.isInteger(validationPerClass) || validationPerClass < 1)) {
+    throw new Error(`--val-per-class: the validation images per class must be an integer >= 1; received ${validationPerClass}.`);
   }
   if (!Number.isFinite(ldamScale) || ldamScale <= 0) throw new Error(`--ldam-scale: LDAM's scale must be a finite number > 0; received ${ldamScale}.`);
   if (typeof options.out !== 'string' || options.out.trim() === '') throw new Error('--out: the folder must be a path; received an empty string.');

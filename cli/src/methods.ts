@@ -86,26 +86,42 @@ export const CROSS_ENTROPY: TrainingMethod = {
   createLoss: () => crossEntropyLoss(),
 };
 
+/** Options of {@link galaMethod}. */
+export interface GalaMethodOptions {
+  /** `'paper'` (the paper's formula, method `gala`) or `'reference'` (the authors' code, method `galaref`). */
+  readonly variant: 'paper' | 'reference';
+  /** Default 1 (the paper's default config; its tuned CIFAR-100-LT config has 1.2). */
+  readonly lambda1?: number;
+  /** Default 1 (0.9 in the tuned CIFAR-100-LT config); no effect with `'reference'`. */
+  readonly lambda2?: number;
+}
+
+/**
+ * GALA at the given lambdas (epsilon 1e-3): method `gala` for the paper's formula, `galaref` for
+ * what the authors' code computes (every logit, the target's included, shifted; see
+ * `GalaVariant`). At lambda1 = lambda2 = 1 its settings are those of {@link GALA} /
+ * {@link GALA_REFERENCE}, so stored runs keep their keys.
+ */
+export function galaMethod(options: GalaMethodOptions): TrainingMethod {
+  const { variant, lambda1 = 1, lambda2 = 1 } = options;
+  const paper = variant === 'paper';
+  return {
+    name: paper ? 'gala' : 'galaref',
+    label: paper ? 'GALA' : "GALA (authors' code)",
+    fromLogits: true,
+    settings: { variant, lambda1, lambda2, epsilon: 1e-3 },
+    createLoss: ({ numClasses }) => galaLoss({ numClasses, variant, lambda1, lambda2 }),
+  };
+}
+
 /** GALA with the paper's formula and default arguments (lambda1 = lambda2 = 1, epsilon 1e-3). */
-export const GALA: TrainingMethod = {
-  name: 'gala',
-  label: 'GALA',
-  fromLogits: true,
-  settings: { variant: 'paper', lambda1: 1, lambda2: 1, epsilon: 1e-3 },
-  createLoss: ({ numClasses }) => galaLoss({ numClasses }),
-};
+export const GALA: TrainingMethod = galaMethod({ variant: 'paper' });
 
 /**
  * GALA as the authors' code computes it (every logit, the target's included, shifted; see
  * `GalaVariant`), to compare with their published numbers.
  */
-export const GALA_REFERENCE: TrainingMethod = {
-  name: 'galaref',
-  label: "GALA (authors' code)",
-  fromLogits: true,
-  settings: { variant: 'reference', lambda1: 1, lambda2: 1, epsilon: 1e-3 },
-  createLoss: ({ numClasses }) => galaLoss({ numClasses, variant: 'reference' }),
-};
+export const GALA_REFERENCE: TrainingMethod = galaMethod({ variant: 'reference' });
 
 /** Focal loss (Lin et al. 2017), softmax form, gamma 2, no alpha. */
 export const FOCAL: TrainingMethod = {
@@ -116,14 +132,19 @@ export const FOCAL: TrainingMethod = {
   createLoss: () => focalLoss({ gamma: 2 }),
 };
 
+/** Logit-adjusted loss (Menon et al. 2021) at temperature `tau` (>= 0) on the training prior. */
+export function logitAdjustedMethod(tau: number): TrainingMethod {
+  return {
+    name: 'la',
+    label: 'logit-adjusted loss',
+    fromLogits: true,
+    settings: { tau },
+    createLoss: ({ classCounts }) => logitAdjustedLoss({ classCounts, tau }),
+  };
+}
+
 /** Logit-adjusted loss (Menon et al. 2021), tau 1 on the training prior. */
-export const LOGIT_ADJUSTED: TrainingMethod = {
-  name: 'la',
-  label: 'logit-adjusted loss',
-  fromLogits: true,
-  settings: { tau: 1 },
-  createLoss: ({ classCounts }) => logitAdjustedLoss({ classCounts, tau: 1 }),
-};
+export const LOGIT_ADJUSTED: TrainingMethod = logitAdjustedMethod(1);
 
 /** Balanced softmax (Ren et al. 2020); the same loss as logit adjustment at tau 1. */
 export const BALANCED_SOFTMAX: TrainingMethod = {

@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 
 import { ANCHOR_TOLERANCE_POINTS } from './bench/anchors';
 import { displayName, formatAnchor, formatDifference, formatStatistic } from './bench/markdown';
-import type { AnchorComparison } from './bench/summary';
+import type { AnchorComparison, SummaryRow } from './bench/summary';
 import { type ShotGroup } from 'tfjs-gala';
 
 /** One row: a method evaluated on the test split. Accuracies are fractions in [0, 1]; null = empty group. */
@@ -72,6 +72,36 @@ export function renderBenchTable(comparisons: readonly AnchorComparison[], { ref
     ];
     if (reference) cells.push(formatAnchor(anchor?.overall), formatDifference(difference?.overall), flagged ? 'yes' : '');
     table.push(cells);
+  }
+  return table.toString();
+}
+
+/**
+ * The tuned summary as a text table, like {@link renderBenchTable} without reference columns,
+ * with the fixed protocol's overall accuracy of the same row ("fixed"; "–" when absent).
+ */
+export function renderTunedTable(tuned: readonly SummaryRow[], fixed: readonly SummaryRow[]): string {
+  const head = ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', 'fixed'];
+  const table = new Table({
+    head,
+    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [], compact: true },
+  });
+  let previous: number | null = null;
+  for (const row of tuned) {
+    if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: head.length, content: '' }]);
+    previous = row.imbalanceFactor;
+    const same = fixed.find((f) => f.imbalanceFactor === row.imbalanceFactor && f.name === row.name);
+    table.push([
+      String(row.imbalanceFactor),
+      displayName(row.name),
+      formatStatistic(row.overall),
+      formatStatistic(row.many),
+      formatStatistic(row.medium),
+      formatStatistic(row.few),
+      String(row.runs),
+      same === undefined ? '–' : formatStatistic(same.overall),
+    ]);
   }
   return table.toString();
 }

@@ -6,17 +6,22 @@
 
 import * as tf from '@tensorflow/tfjs';
 
-import type { AccuracyRow } from './bench/runs';
+import type { AccuracyRow, ValidationRecord } from './bench/runs';
 import {
+  adjustLogitsPostHoc,
   deriveSeed,
+  LongTailEvaluation,
   mulberry32,
+  rebalancePredictions,
   shuffleInPlace,
   longTailAccuracy,
   type LongTailAccuracy,
   toClassWeightMap,
+  tuneLogitAdjustmentTau,
+  tuneRebalanceTau,
 } from 'tfjs-gala';
 import type { ClassificationSplit } from './data/splits';
-import type { MethodContext, MethodLoss, TrainingMethod } from './methods';
+import { withPostHoc, type MethodContext, type MethodLoss, type PostHocEvaluation, type TrainingMethod } from './methods';
 import { buildModel } from './models';
 import type { TrainingProtocol } from './protocol';
 
@@ -174,6 +179,127 @@ export async function trainAndEvaluate(
     return (await evaluateModel(trained.model, method, test, context)).map((row) => ({ ...row, secondsPerEpoch, finalLoss }));
   } finally {
     trained.dispose();
+  }
+}
+
+/** What {@link trainTunedAndEvaluate} measured. */
+export interface TunedResult {
+  /**
+   * Rows on the test split of the LAST epoch's model with the method's own post-hoc rows (tau 1):
+   * exactly what {@link trainAndEvaluate} gives for the same run, since evaluating the validation
+   * split changes neither the weights nor the batches. null unless `evaluateLastEpoch`.
+   */
+  readonly lastEpochRows: EvaluationRow[] | null;
+  /**
+   * Rows on the test split of the model at the best validation epoch: the method, then "+pr"
+   * (re-balancing at the tau tuned on the validation split) and, when the method has a "+la"
+   * row, post-hoc logit adjustment at its tuned tau.
+   */
+  readonly rows: EvaluationRow[];
+  readonly validation: ValidationRecord;
+  readonly secondsPerEpoch: number;
+  readonly finalLoss: number;
+}
+
+/**
+ * Trains like {@link trainAndEvaluate} while `LongTailEvaluation` scores the validation split
+ * after every epoch and keeps the weights of the epoch with the best balanced accuracy
+ * (`restoreBestWeights`; the first such epoch on a tie). Then, on that model, the post-hoc taus
+ * are chosen on the validation logits (`tuneRebalanceTau`, `tuneLogitAdjustmentTau`, grid
+ * 0, 0.25, ..., 2; 0 = no adjustment) and the test split is evaluated once. With
+ * `evaluateLastEpoch`, the last epoch's model is also evaluated on the test split (before the
+ * best weights are put back), which gives the fixed protocol's result of the same run.
+ */
+export async function trainTunedAndEvaluate(
+  method: TrainingMethod,
+  train: ClassificationSplit,
+  validation: ClassificationSplit,
+  test: ClassificationSplit,
+  context: MethodContext,
+  options: TrainOptions & { readonly evaluateLastEpoch: boolean },
+): Promise<TunedResult> {
+  const valXs = tf.tensor2d(validation.features, [validation.numExamples, validation.numFeatures]);
+  const valYs = tf.tensor1d(validation.labels, 'int32');
+  const evaluation = new LongTailEvaluation({ validationData: [valXs, valYs], classCounts: context.classCounts, restoreBestWeights: true, batchSize: 512 });
+  // Listed before the evaluation: its onTrainEnd runs before the best weights are written back.
+  const lastEpoch = new TrainEndHook((model) => evaluateModel(model, method, test, context));
+  let trained: TrainedModel;
+  try {
+    trained = await trainModel(method, train, context, {
+      ...options,
+      callbacks: [...(options.callbacks ?? []), ...(options.evaluateLastEpoch ? [lastEpoch] : []), evaluation],
+    });
+  } catch (error) {
+    evaluation.dispose();
+    throw error;
+  } finally {
+    tf.dispose([valXs, valYs]);
+  }
+  try {
+    if (evaluation.bestEpoch === null || evaluation.bestValue === null) throw new Error('trainTunedAndEvaluate: the validation split was never evaluated.');
+    const valLogits = predictAll(trained.model, validation);
+    let values: Float32Array;
+    try {
+      values = (await valLogits.data()) as Float32Array;
+    } finally {
+      valLogits.dispose();
+    }
+    const withLa = (method.postHoc ?? []).some((p) => p.name === `${method.name}+la`);
+    const tuned = await onSynchronousBackend(() => {
+      const logits = tf.tensor2d(values, [validation.numExamples, context.numClasses]);
+      try {
+        const options = { classCounts: context.classCounts, fromLogits: method.fromLogits };
+        return { pr: tuneRebalanceTau(logits, validation.labels, options), la: withLa ? tuneLogitAdjustmentTau(logits, validation.labels, options) : null };
+      } finally {
+        logits.dispose();
+      }
+    });
+    const postHoc: PostHocEvaluation[] = [tunedRebalancing(method, tuned.pr.tau)];
+    if (tuned.la !== null) postHoc.push(tunedLogitAdjustment(method, tuned.la.tau));
+    const rows = await evaluateModel(trained.model, withPostHoc(method, ...postHoc), test, context);
+    const record: ValidationRecord = {
+      examples: validation.numExamples,
+      epoch: evaluation.bestEpoch + 1,
+      balancedAccuracy: evaluation.bestValue,
+      history: evaluation.history.map((h) => h.scores.balancedAccuracy),
+      rebalanceTau: tuned.pr.tau,
+      rebalanceBalancedAccuracy: tuned.pr.balancedAccuracy,
+      ...(tuned.la === null ? {} : { logitAdjustmentTau: tuned.la.tau, logitAdjustmentBalancedAccuracy: tuned.la.balancedAccuracy }),
+    };
+    return { lastEpochRows: options.evaluateLastEpoch ? lastEpoch.result : null, rows, validation: record, secondsPerEpoch: trained.secondsPerEpoch, finalLoss: trained.finalLoss };
+  } finally {
+    trained.dispose();
+  }
+}
+
+/** Prediction re-balancing over the whole test split at a tau chosen on the validation split (0: none). */
+function tunedRebalancing(method: TrainingMethod, tau: number): PostHocEvaluation {
+  return {
+    name: `${method.name}+pr`,
+    label: `${method.label} + re-balancing (tau ${tau}, tuned)`,
+    transform: (outputs, fromLogits) => (tau === 0 ? outputs.clone() : rebalancePredictions(outputs, { tau, fromLogits })),
+  };
+}
+
+/** Post-hoc logit adjustment at a tau chosen on the validation split (0: none). */
+function tunedLogitAdjustment(method: TrainingMethod, tau: number): PostHocEvaluation {
+  return {
+    name: `${method.name}+la`,
+    label: `${method.label} + post-hoc LA (tau ${tau}, tuned)`,
+    transform: (outputs, fromLogits, { classCounts }) => adjustLogitsPostHoc(fromLogits ? outputs : tf.log(outputs), { classCounts, tau }),
+  };
+}
+
+/** Runs an async function on the model at the end of `fit`, and keeps its result. */
+class TrainEndHook<T> extends tf.Callback {
+  result: T | null = null;
+
+  constructor(private readonly run: (model: tf.LayersModel) => Promise<T>) {
+    super();
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    this.result = await this.run(this.model as tf.LayersModel);
   }
 }
 

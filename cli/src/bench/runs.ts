@@ -58,6 +58,28 @@ export interface RunRow extends AccuracyRow {
   readonly name: string;
 }
 
+/**
+ * What a tuned run (`bench --tuned`) measured on its validation split. Accuracies are fractions
+ * in [0, 1], balanced (mean of per-class accuracies).
+ */
+export interface ValidationRecord {
+  /** Images in the validation split (class-balanced). */
+  readonly examples: number;
+  /** The epoch whose weights were kept and tested (1-based): the best balanced accuracy on the validation split. */
+  readonly epoch: number;
+  /** Validation balanced accuracy at that epoch. */
+  readonly balancedAccuracy: number;
+  /** Validation balanced accuracy after every epoch, first epoch first. */
+  readonly history: readonly number[];
+  /** Re-balancing tau chosen on the validation logits of the kept epoch (0: none). */
+  readonly rebalanceTau: number;
+  /** Validation balanced accuracy after re-balancing at that tau. */
+  readonly rebalanceBalancedAccuracy: number;
+  /** Post-hoc logit adjustment tau chosen the same way (methods with a "+la" row only). */
+  readonly logitAdjustmentTau?: number;
+  readonly logitAdjustmentBalancedAccuracy?: number;
+}
+
 /** A finished run, as stored (one JSON line) and reported. */
 export interface BenchRun {
   /** {@link runKey} of imbalance factor, method, seed and settings. */
@@ -77,6 +99,8 @@ export interface BenchRun {
   readonly seconds: number;
   /** ISO 8601 time the run ended. */
   readonly finishedAt: string;
+  /** Tuned runs only: the validation split and what was chosen on it; their rows are those of the kept epoch. */
+  readonly validation?: ValidationRecord;
 }
 
 /** JSON with object keys sorted at every level, so equal settings give equal text. */

@@ -57,7 +57,7 @@ export interface SummaryOrder {
  * (seeds). A shot group that is empty (null) in a run is left out of its mean; when it is empty
  * in every run the result is null, never 0.
  */
-export function summarizeRuns(runs: readonly BenchRun[], order: SummaryOrder = {}): SummaryRow[] {
+export function summarizeRuns(runs: readonly Pick<BenchRun, 'imbalanceFactor' | 'seed' | 'rows'>[], order: SummaryOrder = {}): SummaryRow[] {
   const groups = new Map<string, { imbalanceFactor: number; name: string; label: string; seeds: number[]; rows: BenchRun['rows'][number][] }>();
   for (const run of runs) {
     for (const row of run.rows) {

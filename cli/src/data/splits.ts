@@ -3,7 +3,7 @@
  * so the arrays can go to `tf.tensor2d` on any backend.
  */
 
-import { longTailCounts, sampleClassIndices } from 'tfjs-gala';
+import { deriveSeed, longTailCounts, mulberry32, sampleClassIndices, shuffleInPlace } from 'tfjs-gala';
 
 /** Images as stored in IDX files: 8-bit grey levels. */
 export interface ImageSplit {
@@ -114,21 +114,79 @@ export function subsetImages(split: ImageSplit, indices: ArrayLike<number>): Ima
  *   (for example nMax 500 at IF 5 from a subset built at IF 10), or an option is out of range.
  */
 export function makeLongTailed(data: { readonly train: ImageSplit; readonly test: ImageSplit }, options: MakeLongTailedOptions = {}): LongTailedDataset {
-  const { numClasses, imbalanceFactor, nMax, seed } = { ...LONG_TAIL_DEFAULTS, ...options };
-  const classCounts = longTailCounts({ numClasses, imbalanceFactor, nMax });
-  let indices: Int32Array;
-  try {
-    indices = sampleClassIndices(data.train.labels, classCounts, seed);
-  } catch (error) {
-    throw new Error(
-      `Cannot build the long-tailed training split (imbalance factor ${imbalanceFactor}, nMax ${nMax}, ` +
-        `counts [${classCounts.join(', ')}]): ${(error as Error).message}`,
-    );
-  }
+  const { numClasses, classCounts, indices } = longTailedIndices(data.train, options);
   return {
     train: selectExamples(data.train, indices),
     test: selectExamples(data.test, Array.from({ length: data.test.count }, (_, i) => i)),
     numClasses,
     classCounts,
   };
+}
+
+/** The rows of the source training split that {@link makeLongTailed} keeps (sorted), and the counts. */
+export function longTailedIndices(
+  train: ImageSplit,
+  options: MakeLongTailedOptions = {},
+): { readonly numClasses: number; readonly classCounts: number[]; readonly indices: Int32Array } {
+  const { numClasses, imbalanceFactor, nMax, seed } = { ...LONG_TAIL_DEFAULTS, ...options };
+  const classCounts = longTailCounts({ numClasses, imbalanceFactor, nMax });
+  try {
+    return { numClasses, classCounts, indices: sampleClassIndices(train.labels, classCounts, seed) };
+  } catch (error) {
+    throw new Error(
+      `Cannot build the long-tailed training split (imbalance factor ${imbalanceFactor}, nMax ${nMax}, ` +
+        `counts [${classCounts.join(', ')}]): ${(error as Error).message}`,
+    );
+  }
+}
+
+// Sub-streams of the subsample seed for the validation draw, one per class (sampleClassIndices
+// uses streams 0..C-1 for the training subsample).
+const SEED_STREAM_VALIDATION = 1000;
+
+/** A class-balanced validation split drawn from the training images a long-tailed subset left unused. */
+export interface ValidationDraw {
+  /** Rows of the source training split, sorted; disjoint from the long-tailed subset's. */
+  readonly indices: Int32Array;
+  /** Images per class actually drawn: min(requested, the smallest number of spare images of a class). */
+  readonly perClass: number;
+  /** Images per class asked for. */
+  readonly requested: number;
+  /** Spare images (not in the subset) of each class. */
+  readonly spare: readonly number[];
+}
+
+/**
+ * Draws a class-balanced validation split from the images of `train` that the long-tailed subset
+ * `used` (rows of `train`) did not take: per class a seeded shuffle of its spare rows (stream
+ * 1000 + c of `seed`, apart from the subsample's streams), of which the first `perClass` are kept.
+ * The split is disjoint from the subset by construction and from the test split (another file).
+ * When some class has fewer than `perClass` spare images, every class gets that smaller number
+ * (the split stays balanced); {@link ValidationDraw.perClass} says how many.
+ *
+ * @throws Error when a class has no spare image at all (a folder that holds only the subset, such
+ *   as the committed one at its own n_max), naming the class.
+ */
+export function drawValidation(train: ImageSplit, used: ArrayLike<number>, numClasses: number, perClass: number, seed: number): ValidationDraw {
+  if (!Number.isInteger(perClass) || perClass < 1) throw new Error(`drawValidation: perClass must be an integer >= 1; received ${perClass}.`);
+  const taken = new Uint8Array(train.count);
+  for (let i = 0; i < used.length; i++) taken[used[i]] = 1;
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  for (let i = 0; i < train.count; i++) if (taken[i] === 0 && train.labels[i] < numClasses) byClass[train.labels[i]].push(i);
+  const spare = byClass.map((rows) => rows.length);
+  const empty = spare.findIndex((n) => n === 0);
+  if (empty >= 0) {
+    throw new Error(
+      `No spare training image of class ${empty} for the validation split: the long-tailed subset uses every one of its images. ` +
+        'The held-out split needs training images the subset does not use: the full Fashion-MNIST (Debian package dataset-fashion-mnist, ' +
+        'or --data DIR), or a smaller --n-max.',
+    );
+  }
+  const count = Math.min(perClass, ...spare);
+  const chosen: number[] = [];
+  byClass.forEach((rows, c) => {
+    const order = shuffleInPlace(Int32Array.from(rows), mulberry32(deriveSeed(seed, SEED_STREAM_VALIDATION + c)));
+    for (let i = 0; i < count; i++) chosen.push(order[i]);
+  });
+  return { indices: Int32Array.from(chosen).sort(), perClass: count, requested: perClass, spare };
 }
