@@ -4,7 +4,7 @@
  *
  * tfjs-node's install step downloads libtensorflow, so the packages are installed into a
  * throw-away folder with --ignore-scripts; requiring tfjs-node's register_all_kernels registers
- * the `tensorflow` backend's kernels without loading the native addon (GUIDE §3).
+ * the `tensorflow` backend's kernels without loading the native addon.
  * Usage: node scripts/kernel-lists.cjs [version]   (default 4.22.0; needs the npm registry)
  */
 const { execFileSync } = require('node:child_process');

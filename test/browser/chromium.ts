@@ -74,7 +74,7 @@ function npmChromiumVersion(): string | null {
 }
 
 /**
- * Chromium flags, checked on Debian's Chromium 156 and @sparticuz/chromium 153 (see GUIDE §3):
+ * Chromium flags, checked on Debian's Chromium 156 and @sparticuz/chromium 153 (see docs/guide/05-backends.md):
  * headless, no network services, WebGL 2 in software (ANGLE on SwiftShader).
  */
 const BASE_ARGS = [

@@ -17,7 +17,7 @@ describe('shot groups', () => {
     expect(shotGroupOf(count)).toBe(group);
   });
 
-  // Group sizes from ANCHORS.md: IF 100: 4/3/3; IF 50: 4/4/2; IF 10: 7/3/0.
+  // Group sizes of the reference protocol (docs/guide/07-reference-numbers.md): IF 100: 4/3/3; IF 50: 4/4/2; IF 10: 7/3/0.
   it.each([
     [[500, 299, 179, 107, 64, 38, 23, 13, 8, 5], [0, 1, 2, 3], [4, 5, 6], [7, 8, 9]],
     [[500, 323, 209, 135, 87, 56, 36, 23, 15, 10], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]],
