@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Callback } from '@tensorflow/tfjs-layers';
 
+import { captureAssignments, keepOrUndo, type CapturedStep } from './step_guard';
 import { checkBoolean } from '../core/validate';
 
 const OWNER = 'SkipNonFiniteSteps';
@@ -34,7 +35,6 @@ const WRAPPED = Symbol('SkipNonFiniteSteps.wrapped');
 type Wrappable = tf.Optimizer & { [WRAPPED]?: SkipNonFiniteSteps; iterations_?: number };
 /** One `{name, tensor}` entry of the array form of `applyGradients`' argument (tfjs-core does not export the type). */
 type NamedGradient = { name: string; tensor: tf.Tensor };
-type AssignFn = (this: tf.Variable, value: tf.Tensor) => void;
 type Minimize = (f: () => tf.Scalar, returnCost?: boolean, varList?: tf.Variable[]) => tf.Scalar | null;
 type ApplyGradients = (grads: tf.NamedTensorMap | NamedGradient[]) => void;
 const IGNORED_KEYS = new Set(['batch', 'size']);
@@ -318,28 +318,20 @@ export class SkipNonFiniteSteps extends Callback {
 
   /** One guarded `minimize`: runs the stock step, then keeps or undoes its assignments on the device. */
   private step(optimizer: tf.Optimizer, minimize: Minimize, f: () => tf.Scalar, returnCost: boolean, varList?: tf.Variable[]): tf.Scalar | null {
-    const proto = variablePrototype(varList);
-    const assign = proto.assign as AssignFn;
-    const before = new Map<tf.Variable, tf.Tensor>();
-    proto.assign = function recordingAssign(this: tf.Variable, value: tf.Tensor): void {
-      if (!before.has(this) && !this.isDisposed) before.set(this, tf.keep(tf.clone(this)));
-      assign.call(this, value);
-    };
     this.stepping = true;
     this.gradientsFinite?.dispose();
     this.gradientsFinite = null;
-    let value: tf.Scalar | null;
+    let captured: CapturedStep<tf.Scalar | null>;
     try {
-      value = minimize.call(optimizer, f, true, varList);
+      captured = captureAssignments(varList, () => minimize.call(optimizer, f, true, varList));
     } catch (error) {
-      tf.dispose([...before.values()]);
       (this.gradientsFinite as tf.Tensor | null)?.dispose(); // set by applyGradients before the error, if it ran
       this.gradientsFinite = null;
       throw error;
     } finally {
-      proto.assign = assign;
       this.stepping = false;
     }
+    const { result: value, before } = captured;
     const gradientsFinite = this.gradientsFinite as tf.Tensor | null;
     this.gradientsFinite = null;
     try {
@@ -347,19 +339,7 @@ export class SkipNonFiniteSteps extends Callback {
         let finite: tf.Tensor = gradientsFinite ?? tf.scalar(true, 'bool');
         if (this.checkLoss && value != null) finite = tf.logicalAnd(finite, tf.all(tf.isFinite(value)));
         const applied = tf.cast(finite, 'float32');
-        // One full-shape condition per distinct shape, shared by the variables of that shape
-        // (a weight and its optimizer slots): tf.where would broadcast the scalar for each.
-        const conditions = new Map<string, tf.Tensor>();
-        for (const [variable, old] of before) {
-          if (variable.isDisposed) continue;
-          const key = variable.shape.join(',');
-          let condition = conditions.get(key);
-          if (condition == null) {
-            condition = fullCondition(finite, applied, variable.shape);
-            conditions.set(key, condition);
-          }
-          variable.assign(tf.where(condition, variable, old));
-        }
+        keepOrUndo(before, finite, applied);
         this.lastApplied?.assign(applied);
         this.skippedSinceRead?.assign(tf.add(this.skippedSinceRead, tf.sub(1, applied)));
       });
@@ -371,24 +351,6 @@ export class SkipNonFiniteSteps extends Callback {
     value?.dispose();
     return null;
   }
-}
-
-/**
- * `finite` (a bool scalar) broadcast to `shape`. The cheapest construction differs by backend
- * (measured on tfjs 4.22, a [784, 256] tensor): wasm's bool Tile is about 10x slower than
- * `cast(zeros + applied)`; on the cpu backend Tile is the faster of the two.
- */
-function fullCondition(finite: tf.Tensor, applied: tf.Tensor, shape: number[]): tf.Tensor {
-  if (shape.length === 0) return finite;
-  if (tf.getBackend() === 'wasm') return tf.cast(tf.add(tf.zeros(shape), applied), 'bool');
-  return tf.broadcastTo(tf.reshape(finite, shape.map(() => 1)), shape);
-}
-
-/** The prototype that owns `assign` for the variables being trained (tfjs-core's `Variable.prototype`). */
-function variablePrototype(varList?: tf.Variable[]): { assign: unknown } {
-  let proto: object | null = varList != null && varList.length > 0 ? Object.getPrototypeOf(varList[0]) : tf.Variable.prototype;
-  while (proto != null && !Object.prototype.hasOwnProperty.call(proto, 'assign')) proto = Object.getPrototypeOf(proto);
-  return (proto ?? tf.Variable.prototype) as { assign: unknown };
 }
 
 function restoreProperty(target: object, key: string, own: PropertyDescriptor | undefined): void {

@@ -7,6 +7,7 @@
  * one must save and load through the hooks the other installed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** Key under which the package stores its losses in `trainingConfig`. */
 export const TRAINING_CONFIG_KEY = 'tfjs_gala';
@@ -70,6 +71,16 @@ export interface SerializableLoss {
 
 /** A compile `loss` argument: a name, a function, one per output, or one per output name. */
 export type LossSpec = string | ((...args: never[]) => unknown) | LossSpec[] | { [outputName: string]: LossSpec };
+
+/** A compile `metrics` argument: a name or function, a list of them, or one per output name. */
+export type MetricSpec = tfl.ModelCompileArgs['metrics'];
+
+/** A model as the save/load hooks see it: its compile `loss` and `metrics` specs, and `compile`. */
+export type ModelWithLoss = Omit<tfl.LayersModel, 'loss' | 'metrics' | 'compile'> & {
+  loss: LossSpec;
+  metrics: MetricSpec;
+  compile(args: tfl.ModelCompileArgs): void;
+};
 
 export function isSerializableLoss(value: unknown): value is SerializableLoss {
   return (

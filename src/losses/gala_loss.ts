@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ClassificationLoss, type LossBatch } from './classification_loss';
 import { registerLoss } from './register_loss';
-import { readStateArray } from './state_arrays';
+import { GALA_STATE_FORMAT, galaStateOf, readGalaState, type GalaState } from './gala_state';
 import { resolveArgs } from '../core/args';
 import { checkKnownKeys } from '../core/known_keys';
 import { describeValue } from '../core/labels';
 import { predictionsToLogits } from '../core/logits';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf } from '../core/validate';
+
+export { GALA_STATE_FORMAT, type GalaState } from './gala_state';
 
 /**
  * Which computation {@link GalaLoss} performs.
@@ -39,45 +41,6 @@ export interface GalaLossArgs {
   readonly fromLogits?: boolean;
   /** `'paper'` (default) or `'reference'`; see {@link GalaVariant}. */
   readonly variant?: GalaVariant;
-}
-
-/**
- * Version of the {@link GalaState} layout that {@link GalaLoss.getState} writes. A state without
- * `format` is read as written by tfjs-gala 0.1.0 (see {@link GalaLoss.setState}).
- */
-export const GALA_STATE_FORMAT = 2;
-
-/**
- * Accumulated gradient statistics of a {@link GalaLoss}, as plain numbers (JSON-safe).
- * Units: sums of per-sample logit-gradient magnitudes, each divided by its batch size.
- */
-export interface GalaState {
-  /**
-   * Layout version, {@link GALA_STATE_FORMAT} in states written by this version. Absent in states
-   * written by 0.1.0, which `setState` converts (see there).
-   */
-  format?: number;
-  /** theta_j, accumulated positive gradient of each class, length numClasses. */
-  positive: number[];
-  /** phi_k, accumulated negative gradient emitted by the samples of each class, length numClasses. */
-  negative: number[];
-  /** Number of training steps (batches) whose statistics were accumulated. */
-  steps: number;
-  /**
-   * Training rows whose labels were invalid (they added nothing to the sums). Written by this
-   * version; 0 when absent.
-   */
-  invalidRows?: number;
-  /**
-   * `'reference'` variant only: the single running sum of positive gradients that is added
-   * into `positive` every step. Required there, to resume exactly.
-   */
-  positiveRunning?: number[];
-  /**
-   * `'reference'` variant only: the single running sum of negative gradients that is added
-   * into `negative` every step. Required there in format 2.
-   */
-  negativeRunning?: number[];
 }
 
 const DEFAULTS = { lambda1: 1, lambda2: 1, epsilon: 1e-3, fromLogits: true, variant: 'paper' as GalaVariant };
@@ -299,7 +262,7 @@ export class GalaLoss extends ClassificationLoss {
   getState(): GalaState {
     this.assertUsable();
     const read = (v: tf.Variable) => Array.from(v.dataSync());
-    return this.stateFrom(read(this.positive), read(this.negative), this.stepCount.dataSync()[0], this.readInvalidRowCount(), () => [
+    return galaStateOf(this.variant, read(this.positive), read(this.negative), this.stepCount.dataSync()[0], this.readInvalidRowCount(), () => [
       read(this.positiveRunning),
       read(this.negativeRunning),
     ]);
@@ -317,16 +280,10 @@ export class GalaLoss extends ClassificationLoss {
     try {
       const [values, invalidRows] = await Promise.all([Promise.all(snapshots.map((t) => t.data())), this.readInvalidRowCountAsync()]);
       const [positive, negative, steps, positiveRunning, negativeRunning] = values.map((v) => Array.from(v));
-      return this.stateFrom(positive, negative, steps[0], invalidRows, () => [positiveRunning, negativeRunning]);
+      return galaStateOf(this.variant, positive, negative, steps[0], invalidRows, () => [positiveRunning, negativeRunning]);
     } finally {
       tf.dispose(snapshots);
     }
-  }
-
-  private stateFrom(positive: number[], negative: number[], steps: number, invalidRows: number, running: () => [number[], number[]]): GalaState {
-    const state: GalaState = { format: GALA_STATE_FORMAT, positive, negative, steps: Math.round(steps), invalidRows };
-    if (this.variant === 'reference') [state.positiveRunning, state.negativeRunning] = running();
-    return state;
   }
 
   /**
@@ -350,48 +307,7 @@ export class GalaLoss extends ClassificationLoss {
    */
   setState(state: GalaState): void {
     this.assertUsable();
-    const where = 'GalaLoss.setState';
-    if (state == null || typeof state !== 'object' || Array.isArray(state) || ArrayBuffer.isView(state)) {
-      throw new Error(`${where}: state must be an object {format, positive, negative, steps, ...} as getState() returns; received ${describeValue(state)}.`);
-    }
-    const c = this.numClasses;
-    const format = state.format;
-    if (format !== undefined && format !== GALA_STATE_FORMAT) {
-      throw new Error(
-        `${where}: state.format must be ${GALA_STATE_FORMAT} (this version) or absent (a state written by 0.1.0); received ${describeValue(format)}.`,
-      );
-    }
-    const positive = readStateArray(`${where}: state.positive`, state.positive, c);
-    let negative = readStateArray(`${where}: state.negative`, state.negative, c);
-    const steps = checkInteger(`${where}: state.steps`, state.steps, 0);
-    const invalidRows = state.invalidRows === undefined ? 0 : checkInteger(`${where}: state.invalidRows`, state.invalidRows, 0);
-    const runningName = (key: string) => `${where}: state.${key} (required for variant 'reference')`;
-    let positiveRunning = new Array<number>(c).fill(0);
-    let negativeRunning = new Array<number>(c).fill(0);
-    if (this.variant === 'paper') {
-      for (const key of ['positiveRunning', 'negativeRunning'] as const) {
-        if (state[key] !== undefined) {
-          throw new Error(
-            `${where}: state.${key} must be absent for variant 'paper' (only 'reference' keeps running sums: is this a 'reference' state?); ` +
-              `received ${describeValue(state[key])}.`,
-          );
-        }
-      }
-    } else if (format === undefined) {
-      if (state.negativeRunning !== undefined) {
-        throw new Error(
-          `${where}: state.negativeRunning must be absent in a state without format (read as written by 0.1.0, which had none); ` +
-            `received ${describeValue(state.negativeRunning)}. Add format: ${GALA_STATE_FORMAT} to a state of this version.`,
-        );
-      }
-      positiveRunning = readStateArray(runningName('positiveRunning'), state.positiveRunning, c);
-      // 0.1.0 summed phi once: its `negative` is the running sum, and the double sum equals theta's.
-      negativeRunning = negative;
-      negative = positive.slice();
-    } else {
-      positiveRunning = readStateArray(runningName('positiveRunning'), state.positiveRunning, c);
-      negativeRunning = readStateArray(runningName('negativeRunning'), state.negativeRunning, c);
-    }
+    const { positive, negative, positiveRunning, negativeRunning, steps, invalidRows } = readGalaState(state, this.numClasses, this.variant);
     tf.tidy(() => {
       this.positive.assign(tf.tensor1d(positive));
       this.negative.assign(tf.tensor1d(negative));

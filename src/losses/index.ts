@@ -5,7 +5,8 @@
  * with the model.
  * @module Losses
  */
-export { GalaLoss, galaLoss, galaLossOf, GALA_STATE_FORMAT, type GalaLossArgs, type GalaState, type GalaVariant } from './gala_loss';
+export { GalaLoss, galaLoss, galaLossOf, type GalaLossArgs, type GalaVariant } from './gala_loss';
+export { GALA_STATE_FORMAT, type GalaState } from './gala_state';
 export { CrossEntropyLoss, crossEntropyLoss, type CrossEntropyLossArgs } from './cross_entropy_loss';
 export { FocalLoss, focalLoss, type FocalLossArgs } from './focal_loss';
 export { LogitAdjustedLoss, logitAdjustedLoss, type LogitAdjustedLossArgs } from './logit_adjusted_loss';
