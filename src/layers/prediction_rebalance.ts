@@ -7,7 +7,7 @@ import { checkBoolean, checkOneOf } from '../core/validate';
 import {
   DEFAULT_TAU,
   checkPredictionShape,
-  checkPredictionValues,
+  checkPredictionValuesAsync,
   checkTau,
   logClassMass,
   rebalanceLogProbabilities,
@@ -234,9 +234,11 @@ export class PredictionRebalance extends tfl.layers.Layer {
       const priors = this.classPriors;
       if (priors !== null) {
         // The same normalisation adapt() applies (it stores mean probabilities, summing to 1).
+        const normalised = Float32Array.from(normalise(priors));
         tf.tidy(() => {
-          this.mass!.write(tf.tensor1d(normalise(priors), 'float32'));
+          this.mass!.write(tf.tensor1d(normalised, 'float32'));
         });
+        this.noteMassChecked(normalised);
       }
     }
     this.built = true;
@@ -268,6 +270,11 @@ export class PredictionRebalance extends tfl.layers.Layer {
    *   `tf.data.Dataset` (anything with `iterator()`) of `[batch, numClasses]` tensors, read the
    *   same way as the layer's input (`fromLogits`). Dataset elements are disposed after use, as
    *   `fitDataset` does; a tensor argument is left to the caller.
+   *
+   * Reads values back only asynchronously (`await data()`), so it works on every backend,
+   * tfjs's webgpu backend in Node included. The layer's calls then do not read the mass back
+   * either; only the first call after the mass was set another way (loaded weights,
+   * `setWeights`) checks it with a synchronous read.
    * @throws Error in mode `'transductive'`; when data holds no rows, has the wrong rank or last
    *   dimension, holds invalid values, or gives some class a total mass of 0.
    */
@@ -279,7 +286,7 @@ export class PredictionRebalance extends tfl.layers.Layer {
     }
     let totals: Float64Array | null = null;
     let rows = 0;
-    const add = (batch: tf.Tensor, what: string): void => {
+    const add = async (batch: tf.Tensor, what: string): Promise<void> => {
       if (!(batch instanceof tf.Tensor)) {
         throw new Error(`${this.describe()}: ${what} must be a tf.Tensor [batch, numClasses]; received ${describeValue(batch)}.`);
       }
@@ -288,24 +295,28 @@ export class PredictionRebalance extends tfl.layers.Layer {
       this.singleShape(batch.shape, what);
       this.buildForAdapt(numClasses, what);
       if (batchRows === 0) return;
-      checkPredictionValues(batch as tf.Tensor2D, this.fromLogits, `${this.describe()}: ${what}`);
+      await checkPredictionValuesAsync(batch as tf.Tensor2D, this.fromLogits, `${this.describe()}: ${what}`);
       const columnSums = tf.tidy(() => tf.sum(tf.exp(toLogProbabilities(batch, this.fromLogits)), 0));
-      const values = columnSums.dataSync();
-      columnSums.dispose();
+      let values: ArrayLike<number>;
+      try {
+        values = await columnSums.data();
+      } finally {
+        columnSums.dispose();
+      }
       totals ??= new Float64Array(values.length);
       for (let j = 0; j < values.length; j++) totals[j] += values[j];
       rows += batchRows;
     };
 
     if (data instanceof tf.Tensor) {
-      add(data, 'adapt(data)');
+      await add(data, 'adapt(data)');
     } else if (data != null && typeof (data as TensorDatasetLike).iterator === 'function') {
       const iterator = await data.iterator();
       for (let index = 0; ; index++) {
         const { value, done } = await iterator.next();
         if (done) break;
         try {
-          add(value, `adapt(data) element ${index}`);
+          await add(value, `adapt(data) element ${index}`);
         } finally {
           tf.dispose(value);
         }
@@ -333,6 +344,7 @@ export class PredictionRebalance extends tfl.layers.Layer {
     const value = tf.tensor1d(mean, 'float32');
     this.mass!.write(value);
     value.dispose();
+    this.noteMassChecked(Float32Array.from(mean));
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -354,6 +366,16 @@ export class PredictionRebalance extends tfl.layers.Layer {
     } finally {
       this.buildingOnly = false;
     }
+  }
+
+  /**
+   * Records that the mass just written (`values`, as float32) is valid, so that calls do not read
+   * it back (`dataSync`): after `adapt` or `classPriors`, a calibrated layer serves on backends
+   * without synchronous reads (tfjs's webgpu backend in Node). Values that are not all finite and
+   * > 0 in float32 are left for {@link assertAdapted} to report.
+   */
+  private noteMassChecked(values: Float32Array): void {
+    if (values.every((m) => Number.isFinite(m) && m > 0)) this.checkedMassData = this.mass!.read().dataId;
   }
 
   private assertAdapted(): void {

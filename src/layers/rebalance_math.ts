@@ -90,9 +90,38 @@ export function rebalanceLogProbabilities(logProbabilities: tf.Tensor2D, logMass
  * (`fromLogits` false) hold a negative or non-finite entry or a row summing to 0, or when logits
  * hold NaN or +inf; warns when `fromLogits` is true but every row already looks like a
  * probability distribution (softmax of probabilities is a silent mistake).
+ *
+ * Synchronous: it reads two flags back with `dataSync`, which needs a backend with synchronous
+ * reads (not tfjs's webgpu backend in Node, where it throws). Async code uses
+ * {@link checkPredictionValuesAsync}, which checks the same with `await data()`.
  */
 export function checkPredictionValues(predictions: tf.Tensor2D, fromLogits: boolean, what: string): void {
-  const [bad, looksLikeProbabilities] = tf.tidy(() => {
+  const flags = predictionValueFlags(predictions, fromLogits);
+  const isBad = flags[0].dataSync()[0] === 1;
+  const isProbabilityLike = flags[1].dataSync()[0] === 1;
+  tf.dispose(flags);
+  reportPredictionValues(isBad, isProbabilityLike, fromLogits, what);
+}
+
+/**
+ * {@link checkPredictionValues} with asynchronous reads (`await data()`): what the async paths
+ * (`PredictionRebalance.adapt`) use, so that they work on every backend, tfjs's webgpu backend
+ * in Node included (no synchronous reads there). Same errors and warning.
+ */
+export async function checkPredictionValuesAsync(predictions: tf.Tensor2D, fromLogits: boolean, what: string): Promise<void> {
+  const flags = predictionValueFlags(predictions, fromLogits);
+  let values: [ArrayLike<number>, ArrayLike<number>];
+  try {
+    values = await Promise.all([flags[0].data(), flags[1].data()]);
+  } finally {
+    tf.dispose(flags);
+  }
+  reportPredictionValues(values[0][0] === 1, values[1][0] === 1, fromLogits, what);
+}
+
+/** Two bool scalars, computed on the device: [any invalid value, every row looks like probabilities]. */
+function predictionValueFlags(predictions: tf.Tensor2D, fromLogits: boolean): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
     const x = tf.cast(predictions, 'float32');
     if (fromLogits) {
       // -inf logits are allowed (a masked class), NaN and +inf are not.
@@ -105,9 +134,9 @@ export function checkPredictionValues(predictions: tf.Tensor2D, fromLogits: bool
     const emptyRow = tf.lessEqual(tf.sum(x, 1), 0);
     return [tf.logicalOr(tf.any(invalid), tf.any(emptyRow)), tf.scalar(false)];
   });
-  const isBad = bad.dataSync()[0] === 1;
-  const isProbabilityLike = looksLikeProbabilities.dataSync()[0] === 1;
-  tf.dispose([bad, looksLikeProbabilities]);
+}
+
+function reportPredictionValues(isBad: boolean, isProbabilityLike: boolean, fromLogits: boolean, what: string): void {
   if (isBad) {
     throw new Error(
       fromLogits
@@ -157,6 +186,11 @@ function readOptions(options: RebalanceOptions | undefined, caller: string): { t
  *   when `fromLogits` is true and every row already lies in [0, 1] and sums to 1, since softmax
  *   would then be applied to probabilities.
  *
+ * Synchronous: the value checks read back to the host with `dataSync`, so it needs a backend with
+ * synchronous reads (cpu, wasm, webgl, webgpu in a browser; not tfjs's webgpu backend in Node,
+ * where `dataSync` throws). There, adapt a `'calibrated'` `PredictionRebalance` on the same set
+ * (`await layer.adapt(predictions)`, which reads asynchronously) and apply it: the same result.
+ *
  * @example
  * ```ts
  * // predict() concatenates its batches: any batchSize gives the same [N, C] logits.
@@ -184,6 +218,8 @@ export function rebalancePredictions(predictions: tf.Tensor, options?: Rebalance
  * @param options as for {@link rebalancePredictions}.
  * @returns int32 `[N]`, class indices. The caller disposes it.
  * @throws as {@link rebalancePredictions}.
+ *
+ * Synchronous reads, as {@link rebalancePredictions}.
  */
 export function rebalancedArgMax(predictions: tf.Tensor, options?: RebalanceOptions): tf.Tensor1D {
   const rebalanced = rebalancePredictions(predictions, options);

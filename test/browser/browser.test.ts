@@ -1,7 +1,8 @@
 /**
  * The browser examples, run in headless Chromium (software GPU) on real backends:
- * examples/browser/index.html on webgl, wasm and webgpu, module.html (ES modules, import map)
- * on webgl, and examples/ml5/index.html with ml5 1.4.0 on webgl. The pages load dist/: this
+ * examples/browser/index.html on webgl, wasm and webgpu (its MLP) and its CNN on wasm (after
+ * enableWasmTraining), module.html (ES modules, import map) on webgl, and examples/ml5/index.html
+ * with ml5 1.4.0 on webgl. The pages load dist/: this
  * test builds nothing (`npm test` builds first).
  *
  * Chromium: a system one (Debian's), else the one inside the devDependency @sparticuz/chromium
@@ -53,13 +54,16 @@ interface ExampleResult {
   log?: string[];
   variant: 'script' | 'module';
   backend: string;
+  model: 'mlp' | 'cnn';
   crossOriginIsolated: boolean;
+  wasmTraining?: boolean;
   wasmSimd?: boolean;
   wasmThreads?: boolean;
   classCounts: number[];
   numTrain: number;
   epochs: number;
   losses: number[];
+  batchLosses: number[];
   trainSeconds: number;
   stateBefore: GalaState;
   stateAfter: GalaState;
@@ -212,6 +216,7 @@ describeBrowser(`browser examples on ${CHROMIUM.label}`, () => {
       screenshot: 'example-webgl.png',
     });
     expect(result.variant).toBe('script');
+    expect(result.model).toBe('mlp');
     // Same weights, same backend: webgl may still round differently between two programs.
     expectExampleResult(result, 'webgl', 10, 1e-4);
   });
@@ -223,7 +228,34 @@ describeBrowser(`browser examples on ${CHROMIUM.label}`, () => {
     expect(result.crossOriginIsolated).toBe(true);
     expect(result.wasmSimd).toBe(true);
     expect(result.wasmThreads).toBe(true);
+    expect(result.wasmTraining).toBe(true);
     expectExampleResult(result, 'wasm', 10, 0);
+  });
+
+  it('index.html?model=cnn trains the CNN with galaLoss on wasm after tfjsGala.enableWasmTraining() (issue 12)', async () => {
+    // Conv layers need Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks: the page calls
+    // enableWasmTraining() once after choosing wasm. Two short epochs of 8 batches.
+    const epochs = 2;
+    const result = await runPage<ExampleResult>(session, `examples/browser/index.html?backend=wasm&model=cnn&epochs=${epochs}`, 'galaResult', {
+      screenshot: 'example-wasm-cnn.png',
+    });
+    expect(result.backend).toBe('wasm');
+    expect(result.model).toBe('cnn');
+    expect(result.wasmTraining).toBe(true);
+    const steps = epochs * Math.ceil(result.numTrain / BATCH_SIZE);
+    expect(result.batchLosses).toHaveLength(steps);
+    expect(result.batchLosses.every(Number.isFinite)).toBe(true);
+    expect(result.losses).toHaveLength(epochs);
+    expect(result.losses.every(Number.isFinite)).toBe(true);
+    expect(result.losses[epochs - 1]).toBeLessThan(result.losses[0]);
+    // GALA's state moved once per batch, survived the IndexedDB round trip, and training resumes.
+    expect(result.stateBefore.steps).toBe(steps);
+    expect(result.stateAfter.steps).toBe(steps);
+    expectClose(result.stateAfter.positive, result.stateBefore.positive, 1e-6);
+    expect(result.stepsAfterResume).toBe(steps + 1);
+    expect(result.predsEqual).toBe(true);
+    expect(result.maxPredictionDifference).toBe(0);
+    expect(result.accuracy.plain.overall).toBeGreaterThan(0.2); // chance is 0.1
   });
 
   it('module.html loads tfjs and the ES build through an import map (one tfjs instance) and trains briefly', async () => {
@@ -232,7 +264,7 @@ describeBrowser(`browser examples on ${CHROMIUM.label}`, () => {
     expectExampleResult(result, 'webgl', 2, 1e-4);
   });
 
-  it('an unknown backend is reported, not silently replaced', async () => {
+  it('an unknown backend or model is reported, not silently replaced', async () => {
     const log: string[] = [];
     const context = await isolatedContext(session.browser, log);
     try {
@@ -241,6 +273,10 @@ describeBrowser(`browser examples on ${CHROMIUM.label}`, () => {
       const result = await waitForResult<{ ok: boolean; error: string }>(page, 'galaResult', PAGE_TIMEOUT_MS);
       expect(result.ok).toBe(false);
       expect(result.error).toMatch(/\?backend= must be one of webgl, wasm, webgpu, cpu; received 'tpu'/);
+      await page.goto(`${session.server.url}examples/browser/index.html?model=resnet`);
+      const model = await waitForResult<{ ok: boolean; error: string }>(page, 'galaResult', PAGE_TIMEOUT_MS);
+      expect(model.ok).toBe(false);
+      expect(model.error).toMatch(/\?model= must be one of mlp, cnn; received 'resnet'/);
     } finally {
       await context.close();
     }

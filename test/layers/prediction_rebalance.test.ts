@@ -346,6 +346,31 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
       expectClose(layer.getWeights()[0], MEAN_MASS);
     });
 
+    it('adapts, validates and then serves without synchronous reads (backends without dataSync: webgpu in Node)', async () => {
+      const noSyncReads = () => {
+        throw new Error('synchronous reads are not available');
+      };
+      const spies = [jest.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(noSyncReads), jest.spyOn(tf.Tensor.prototype, 'arraySync').mockImplementation(noSyncReads)];
+      try {
+        const layer = predictionRebalance({ mode: 'calibrated', fromLogits: false });
+        await layer.adapt(tf.tensor2d(P));
+        const out = layer.apply(tf.tensor2d(P)) as tf.Tensor;
+        // Invalid values are still rejected, and the probability warning still given, asynchronously.
+        const other = predictionRebalance({ mode: 'calibrated' });
+        await expect(other.adapt(tf.tensor2d([[Number.NaN, 1, 0]]))).rejects.toThrow(/NaN or \+Infinity logits/);
+        await other.adapt(tf.tensor2d(P));
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/look like probabilities, but fromLogits is true/));
+        // A layer built from classPriors serves straight away.
+        const known = predictionRebalance({ classPriors: [3, 2, 1], fromLogits: false });
+        const fromPriors = known.apply(tf.tensor2d(P)) as tf.Tensor;
+        for (const spy of spies) spy.mockRestore();
+        expectClose(out, EXPECTED_TAU_1);
+        expectClose(fromPriors, EXPECTED_TAU_1);
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    });
+
     it('throws on call before adapt, with no identity fallback', () => {
       const layer = predictionRebalance({ mode: 'calibrated' });
       expect(() => layer.apply(tf.tensor2d(P))).toThrow(

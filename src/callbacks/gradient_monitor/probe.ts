@@ -115,7 +115,7 @@ export async function measureProbe(
   withGradients: boolean,
 ): Promise<ProbeMeasurement> {
   const c = head.numClasses;
-  const loss = withGradients ? probeLoss(head.compiled) : null;
+  const loss = withGradients ? await probeLoss(head.compiled) : null;
   try {
     const tensors = tf.tidy(() => {
       const oneHot = oneHotView(probe.ys, c, argumentName('probe.ys')); // may be probe.ys: never disposed here
@@ -171,6 +171,7 @@ interface StatefulLoss {
   (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor;
   getConfig(): tf.serialization.ConfigDict;
   getState(): unknown;
+  getStateAsync?: () => Promise<unknown>;
   setState(state: unknown): void;
   dispose?: () => void;
 }
@@ -185,14 +186,17 @@ function isStateful(loss: unknown): loss is StatefulLoss {
  * The compiled loss, safe to run under a gradient tape outside training. A stateful loss (one
  * with `getConfig`/`getState`/`setState`, like GalaLoss) updates its state whenever it runs
  * under a tape, so a private copy with the same config and state is used instead: the original
- * is never called. Stateless losses (strings, plain functions) are used as they are.
+ * is never called. Stateless losses (strings, plain functions) are used as they are. The state
+ * is read with `getStateAsync()` when the loss has it (no synchronous read: works on tfjs's
+ * webgpu backend in Node), else with `getState()`.
  * @throws Error when the model is not compiled with a loss.
  */
-export function probeLoss(compiled: tfl.LayersModel): ProbeLoss {
+export async function probeLoss(compiled: tfl.LayersModel): Promise<ProbeLoss> {
   const loss = compiledLoss(compiled);
   if (!isStateful(loss)) return { fn: loss, dispose: () => undefined };
+  const state = typeof loss.getStateAsync === 'function' ? await loss.getStateAsync() : loss.getState();
   const Ctor = loss.constructor as new (config: tf.serialization.ConfigDict) => StatefulLoss;
   const copy = new Ctor(loss.getConfig());
-  copy.setState(loss.getState());
+  copy.setState(state);
   return { fn: copy, dispose: () => copy.dispose?.() };
 }

@@ -153,6 +153,30 @@ describe('GradientMonitor with GalaLoss', () => {
     loss.dispose();
   });
 
+  it("copies GALA's state for the probe with getStateAsync (no synchronous read, as webgpu in Node needs)", async () => {
+    const loss = galaLoss({ numClasses: 3 });
+    loss.setState(STATE);
+    const model = identityModel('linear');
+    model.compile({ optimizer: tf.train.sgd(0.1), loss });
+    const monitor = new GradientMonitor({ source: 'probe', probe: { xs: handXs(), ys: handOneHot() } });
+    const getState = jest.spyOn(loss, 'getState').mockImplementation(() => {
+      throw new Error('synchronous reads are not available');
+    });
+    const getStateAsync = jest.spyOn(loss, 'getStateAsync');
+    try {
+      await measureOnce(monitor, model);
+      expect(getState).not.toHaveBeenCalled();
+      expect(getStateAsync).toHaveBeenCalledTimes(1);
+    } finally {
+      getState.mockRestore();
+      getStateAsync.mockRestore();
+    }
+    // The measurement is the one at GALA's state: not the plain cross-entropy one.
+    expect(monitor.history).toHaveLength(1);
+    expect(Math.abs(monitor.history[0].statistics.positive[1] - HAND_POSITIVE[1])).toBeGreaterThan(0.05);
+    loss.dispose();
+  });
+
   it('measures a baseline callable loss (focal) as its own gradient', async () => {
     const loss = focalLoss({ gamma: 2 });
     const model = identityModel('linear');
