@@ -42,7 +42,7 @@ export function resolveDataSource(dataOption: string | undefined, locations: Dat
 function committedSubset(dir: string): DataSource {
   return {
     dir,
-    description: `committed subset ${dir} (training split long-tailed at IF 10, nMax 500; 200 test images per class)`,
+    description: `committed subset ${dir} (stored at imbalance factor 10, nMax 500, so that any factor >= 10 can be drawn from it; 200 test images per class)`,
     kind: 'committed-subset',
   };
 }

@@ -102,10 +102,38 @@ function checkHookNames(owner: string, index: number, entry: object): void {
   }
 }
 
+/**
+ * Marks a callback that writes keys into the epoch logs for later callbacks to read
+ * (`SkipNonFiniteSteps` corrects `loss`, `LongTailEvaluation` adds `val_balanced_acc` ...); the
+ * value orders the writers among themselves. tfjs hands one logs object to the callbacks in list
+ * order, so a writer listed after `earlyStopping` would be invisible to it: the fit wrapper runs
+ * the marked callbacks first, in their marked order, and keeps the others' order.
+ */
+export const WRITES_EPOCH_LOGS: unique symbol = Symbol.for('tfjs-gala.writesEpochLogs') as never;
+
+/** Marks `callback` as a log writer of the given rank (see {@link WRITES_EPOCH_LOGS}). */
+export function markLogWriter(callback: object, rank: number): void {
+  Object.defineProperty(callback, WRITES_EPOCH_LOGS, { value: rank, enumerable: false });
+}
+
+/** The callbacks with the marked log writers moved to the front (stable otherwise). */
+export function logWritersFirst(callbacks: readonly unknown[]): unknown[] {
+  const rank = (c: unknown): number => {
+    const value = c != null && typeof c === 'object' ? (c as { [WRITES_EPOCH_LOGS]?: unknown })[WRITES_EPOCH_LOGS] : undefined;
+    return typeof value === 'number' ? value : Number.POSITIVE_INFINITY;
+  };
+  const ranked = callbacks.map((callback, index) => ({ callback, index, rank: rank(callback) }));
+  if (ranked.every((r) => r.rank === Number.POSITIVE_INFINITY)) return callbacks.slice();
+  ranked.sort((a, b) => (a.rank === b.rank ? a.index - b.index : a.rank < b.rank ? -1 : 1));
+  return ranked.map((r) => r.callback);
+}
+
 function withMixedCallbacks<A extends { callbacks?: unknown; yieldEvery?: tfl.ModelFitArgs['yieldEvery'] } | undefined>(args: A, owner: string): A {
   if (args == null || !Array.isArray(args.callbacks)) return args;
-  const callbacks = mixCallbacks(args.callbacks, args.yieldEvery, owner);
-  return callbacks === args.callbacks ? args : { ...args, callbacks };
+  const mixed = mixCallbacks(args.callbacks, args.yieldEvery, owner) as unknown[];
+  const callbacks = logWritersFirst(mixed);
+  const unchanged = mixed === args.callbacks && callbacks.every((c, i) => c === mixed[i]);
+  return unchanged ? args : { ...args, callbacks };
 }
 
 /**

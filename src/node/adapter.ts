@@ -72,7 +72,10 @@ export async function chooseAdapter(
   }
   const fromEnv = currentICD();
   if (fromEnv != null || o.vulkanICD === 'system' || !o.allowSoftware) {
-    const loader = hasSystemVulkanLoader() ? null : fromEnv != null ? ensureVulkanLoader(path.dirname(fromEnv)) : null;
+    const systemLoader = hasSystemVulkanLoader();
+    // Without a Vulkan loader Dawn can only fail, and prints a warning that reads like an error.
+    if (fromEnv == null && !systemLoader) throw new Error(noAdapterMessage('the system has no Vulkan loader (libvulkan.so.1).'));
+    const loader = systemLoader ? null : fromEnv != null ? ensureVulkanLoader(path.dirname(fromEnv)) : null;
     const found = await attempt(fromEnv, loader);
     if (found) return found;
     const why = fromEnv != null ? `the Vulkan driver in the environment (${fromEnv}) gave no adapter.` : 'the system has no Vulkan driver that Dawn accepts.';

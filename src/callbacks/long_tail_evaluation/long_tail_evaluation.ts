@@ -9,6 +9,7 @@ import { checkModel, type ModelOutput } from './model_output';
 import { checkOptions, type LongTailEvaluationArgs } from './options';
 import { describeRecord, type LongTailEvaluationEpoch } from './scores';
 import type { LabelledBatch, LabelledDatasetLike } from './validation_data';
+import { markLogWriter } from '../mixed_callbacks';
 
 // The public types, importable from this module with the callback.
 export type { LongTailEvaluationArgs } from './options';
@@ -45,12 +46,12 @@ interface FitRun extends ModelOutput {
  *
  * **Order of callbacks.** tfjs calls the callbacks in list order with one shared logs object,
  * and `tf.callbacks.earlyStopping`, checkpoint callbacks and `tfvis.show.fitCallbacks` read it in
- * their own `onEpochEnd`: list this callback BEFORE them. `History` (what `fit` returns) is
- * always last, so it receives the keys in any order. Listed after `earlyStopping`, the keys are
- * missing when it reads the logs: it warns `Metric for EarlyStopping val_balanced_acc is not
- * available` every epoch and never stops. This callback's own `patience` and
- * `restoreBestWeights` have no such constraint. A tfjs-vis callback object must be wrapped in
- * `new tf.CustomCallback(...)` to share a list with class instances.
+ * their own `onEpochEnd`. The package's `fit` / `fitDataset` wrapper (installed at import; see
+ * `installCallbackMixing`) runs this callback before the others wherever it is listed, so they
+ * see its keys. Without that wrapper, list it first: after `earlyStopping` its keys would be
+ * missing when that reads the logs (`Metric for EarlyStopping val_balanced_acc is not
+ * available`, and no stop). `History` (what `fit` returns) is always last. Plain-object callbacks
+ * (tfjs-vis) may share the list.
  *
  * **Forward pass.** `model.predict` in inference mode, batch by batch (`batchSize` rows of tensor
  * data, or the dataset's batches); per-class counts of correct predictions are accumulated on
@@ -136,6 +137,8 @@ export class LongTailEvaluation extends tfl.Callback {
 
   constructor(args: LongTailEvaluationArgs) {
     super();
+    // Runs before the callbacks that read its keys, wherever it is listed (see markLogWriter).
+    markLogWriter(this, 1);
     const options = checkOptions(args);
     this.evaluationData = options.validationData;
     this.classCounts = options.classCounts;

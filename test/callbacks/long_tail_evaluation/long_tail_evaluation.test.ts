@@ -4,6 +4,7 @@ import { LongTailEvaluation, longTailEvaluation, type LongTailEvaluationArgs } f
 import { balancedAccuracy } from '../../../src/eval/balanced_accuracy';
 import { galaLoss } from '../../../src/losses/gala_loss';
 import { expectClose } from '../../helpers';
+import { installCallbackMixing, uninstallCallbackMixing } from '../../../src/callbacks/mixed_callbacks';
 
 /*
  * Hand-derived evaluation set: an identity Dense layer, so the model's logits are the inputs
@@ -247,8 +248,21 @@ describe('LongTailEvaluation in fit and fitDataset', () => {
     expect(evaluation.bestValue).toBe(Math.max(...(history.history.val_balanced_acc as number[])));
   });
 
-  it('is invisible to earlyStopping when listed after it: earlyStopping warns every epoch and never stops', async () => {
+  it('runs before earlyStopping even when listed after it (the package orders its log writers first)', async () => {
+    const model = galaModel();
+    const evaluation = new LongTailEvaluation({ validationData: [valXs, valYs], classCounts: RUN_COUNTS });
+    const patience = 3;
+    const history = await model.fit(xs, ys, {
+      ...fitArgs,
+      callbacks: [tf.callbacks.earlyStopping({ monitor: 'val_balanced_acc', patience }), evaluation],
+    });
+    expect(history.epoch.length).toBeLessThan(fitArgs.epochs);
+    expect(history.epoch.length).toBe(evaluation.bestEpoch! + patience + 1);
+  });
+
+  it('is invisible to earlyStopping listed before it when the ordering hook is off (tfjs runs callbacks in list order)', async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    uninstallCallbackMixing();
     try {
       const model = galaModel();
       const evaluation = new LongTailEvaluation({ validationData: [valXs, valYs], classCounts: RUN_COUNTS });
@@ -263,6 +277,7 @@ describe('LongTailEvaluation in fit and fitDataset', () => {
       // History is always the last callback, so it still records the keys.
       expect(history.history.val_balanced_acc).toHaveLength(8);
     } finally {
+      installCallbackMixing();
       warn.mockRestore();
     }
   });
