@@ -4,6 +4,7 @@ import { DEFAULT_TAU, checkTau } from '../../layers/rebalance_math';
 import { OWNER, describe } from './errors';
 import { checkMonitorCanBeWritten, type Groups } from './log_keys';
 import { checkValidationData, type LabelledBatch, type LabelledDatasetLike } from './validation_data';
+import { checkKnownKeys } from '../../core/known_keys';
 
 /** Options of {@link LongTailEvaluation}. `validationData` and `classCounts` are required. */
 export interface LongTailEvaluationArgs {
@@ -118,11 +119,7 @@ export function checkOptions(args: LongTailEvaluationArgs): LongTailEvaluationOp
   if (args == null || typeof args !== 'object' || Array.isArray(args)) {
     throw new Error(`${OWNER}: args must be an object like {validationData: [xs, ys], classCounts: [500, 120, 9]}; received ${describe(args)}.`);
   }
-  for (const key of Object.keys(args)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new Error(`${OWNER}: option must be one of ${OPTION_NAMES.join(', ')}; received '${key}'.`);
-    }
-  }
+  checkKnownKeys(OWNER, args, OPTION_NAMES);
   const validationData = checkValidationData(args.validationData);
   const classCounts = checkNumberArray(`${OWNER}: classCounts`, args.classCounts, null, 0);
   if (classCounts.length < 2) {

@@ -156,7 +156,8 @@ describe('LongTailEvaluation: options', () => {
       'LongTailEvaluation: validationData must be [xs, ys] or {xs, ys} with tf.Tensor inputs and labels; received a tensor of shape [2, 3].',
     ],
     ['one class', { classCounts: [5] }, 'LongTailEvaluation: classCounts must have one entry per class, at least 2; received length 1.'],
-    ['an unknown option', { epochs: 3 }, 'LongTailEvaluation: option must be one of validationData, classCounts, every'],
+    ['an unknown option', { epochs: 3 }, "LongTailEvaluation: unknown argument 'epochs'; allowed: validationData, classCounts, every"],
+    ['a misspelt option', { classCount: [1] }, "LongTailEvaluation: unknown argument 'classCount' (did you mean 'classCounts'?)"],
   ])('rejects %s, naming the argument', (_name, extra, message) => {
     const args = { ...base, ...(extra as object) } as Record<string, unknown>;
     if (args.validationData === 'xs') args.validationData = xs;
