@@ -22,7 +22,7 @@ describe('resolveDataSource', () => {
     const source = resolveDataSource(undefined, { committedSubsetDir, fullDatasetDir: '/nonexistent/fashion-mnist' });
     expect(source.kind).toBe('committed-subset');
     expect(source.dir).toBe(path.resolve(committedSubsetDir));
-    expect(source.description).toMatch(/^committed subset .*fashion-mnist-lt \(training split long-tailed at IF 10/);
+    expect(source.description).toMatch(/^committed subset .*fashion-mnist-lt \(stored at imbalance factor 10, nMax 500/);
   });
 
   it('recognises the committed subset passed as --data', () => {

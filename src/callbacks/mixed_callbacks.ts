@@ -104,36 +104,46 @@ function checkHookNames(owner: string, index: number, entry: object): void {
 
 /**
  * Marks a callback that writes keys into the epoch logs for later callbacks to read
- * (`SkipNonFiniteSteps` corrects `loss`, `LongTailEvaluation` adds `val_balanced_acc` ...); the
- * value orders the writers among themselves. tfjs hands one logs object to the callbacks in list
- * order, so a writer listed after `earlyStopping` would be invisible to it: the fit wrapper runs
- * the marked callbacks first, in their marked order, and keeps the others' order.
+ * (`LongTailEvaluation` adds `val_balanced_acc` ...). tfjs hands one logs object to the callbacks
+ * in list order, so a callback that reads such a key (`earlyStopping`'s `monitor`) must come
+ * after the writer; the fit wrapper warns when it does not. The order itself is kept: other
+ * hooks (`onTrainEnd`, where best weights are restored) depend on it too.
  */
 export const WRITES_EPOCH_LOGS: unique symbol = Symbol.for('tfjs-gala.writesEpochLogs') as never;
 
-/** Marks `callback` as a log writer of the given rank (see {@link WRITES_EPOCH_LOGS}). */
-export function markLogWriter(callback: object, rank: number): void {
-  Object.defineProperty(callback, WRITES_EPOCH_LOGS, { value: rank, enumerable: false });
+/** Marks `callback` as writing the epoch-log keys `keys()` returns (see {@link WRITES_EPOCH_LOGS}). */
+export function markLogWriter(callback: object, keys: () => readonly string[]): void {
+  Object.defineProperty(callback, WRITES_EPOCH_LOGS, { value: keys, enumerable: false });
 }
 
-/** The callbacks with the marked log writers moved to the front (stable otherwise). */
-export function logWritersFirst(callbacks: readonly unknown[]): unknown[] {
-  const rank = (c: unknown): number => {
-    const value = c != null && typeof c === 'object' ? (c as { [WRITES_EPOCH_LOGS]?: unknown })[WRITES_EPOCH_LOGS] : undefined;
-    return typeof value === 'number' ? value : Number.POSITIVE_INFINITY;
-  };
-  const ranked = callbacks.map((callback, index) => ({ callback, index, rank: rank(callback) }));
-  if (ranked.every((r) => r.rank === Number.POSITIVE_INFINITY)) return callbacks.slice();
-  ranked.sort((a, b) => (a.rank === b.rank ? a.index - b.index : a.rank < b.rank ? -1 : 1));
-  return ranked.map((r) => r.callback);
+/**
+ * The warnings for callbacks that read (`monitor`) an epoch-log key that a marked writer listed
+ * after them adds: they would never see it (`earlyStopping` warns "Metric ... is not available"
+ * every epoch and never stops).
+ */
+export function lateLogWriterWarnings(callbacks: readonly unknown[]): string[] {
+  const warnings: string[] = [];
+  callbacks.forEach((reader, i) => {
+    const monitor = reader != null && typeof reader === 'object' ? (reader as { monitor?: unknown }).monitor : undefined;
+    if (typeof monitor !== 'string') return;
+    callbacks.slice(i + 1).forEach((writer, k) => {
+      const keys = writer != null && typeof writer === 'object' ? (writer as { [WRITES_EPOCH_LOGS]?: () => readonly string[] })[WRITES_EPOCH_LOGS] : undefined;
+      if (typeof keys !== 'function' || !keys().includes(monitor)) return;
+      const name = (writer as object).constructor?.name ?? 'callback';
+      warnings.push(
+        `tfjs-gala: callbacks[${i}] monitors '${monitor}', which callbacks[${i + k + 1}] (${name}) adds to the epoch logs after it has read them: ` +
+          `list ${name} before it.`,
+      );
+    });
+  });
+  return warnings;
 }
 
 function withMixedCallbacks<A extends { callbacks?: unknown; yieldEvery?: tfl.ModelFitArgs['yieldEvery'] } | undefined>(args: A, owner: string): A {
   if (args == null || !Array.isArray(args.callbacks)) return args;
-  const mixed = mixCallbacks(args.callbacks, args.yieldEvery, owner) as unknown[];
-  const callbacks = logWritersFirst(mixed);
-  const unchanged = mixed === args.callbacks && callbacks.every((c, i) => c === mixed[i]);
-  return unchanged ? args : { ...args, callbacks };
+  const callbacks = mixCallbacks(args.callbacks, args.yieldEvery, owner) as unknown[];
+  for (const warning of lateLogWriterWarnings(callbacks)) console.warn(warning);
+  return callbacks === args.callbacks ? args : { ...args, callbacks };
 }
 
 /**

@@ -3,7 +3,6 @@ import { Callback } from '@tensorflow/tfjs-layers';
 
 import { captureAssignments, keepOrUndo, type CapturedStep } from './step_guard';
 import { checkBoolean } from '../core/validate';
-import { markLogWriter } from './mixed_callbacks';
 
 const OWNER = 'SkipNonFiniteSteps';
 const EXAMPLE = "{logKey: 'skipped_steps', checkLoss: true}";
@@ -81,10 +80,9 @@ const IGNORED_KEYS = new Set(['batch', 'size']);
  *
  * **Callback order.** tfjs runs its `BaseLogger` (epoch averages) first, then the callbacks
  * registered for `verbose` (tfjs-node's progress bar), then the `callbacks` array in order, then
- * `History`. The package's `fit` / `fitDataset` wrapper runs this callback first in the array
- * wherever it is listed (without the wrapper, list it first): every callback of the array and
- * `model.fit`'s returned history see the corrected epoch loss; tfjs-node's progress bar still
- * sees the uncorrected (NaN) one. Batch-level logs are not changed: a skipped batch's `loss` is
+ * `History`. Put this callback first in the array: callbacks before it, and tfjs-node's
+ * progress bar, see the uncorrected (NaN) epoch loss; those after it and `model.fit`'s returned
+ * history see the corrected one. Batch-level logs are not changed: a skipped batch's `loss` is
  * the non-finite value it computed (so {@link TerminateOnNaN} would stop at it: use one or the
  * other).
  *
@@ -133,8 +131,6 @@ export class SkipNonFiniteSteps extends Callback {
 
   constructor(args?: SkipNonFiniteStepsArgs) {
     super();
-    // Runs before the callbacks that read its keys, wherever it is listed (see markLogWriter).
-    markLogWriter(this, 0);
     if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
       throw new Error(`${OWNER}: args must be an object like ${EXAMPLE}; received ${String(args)}.`);
     }

@@ -46,12 +46,12 @@ interface FitRun extends ModelOutput {
  *
  * **Order of callbacks.** tfjs calls the callbacks in list order with one shared logs object,
  * and `tf.callbacks.earlyStopping`, checkpoint callbacks and `tfvis.show.fitCallbacks` read it in
- * their own `onEpochEnd`. The package's `fit` / `fitDataset` wrapper (installed at import; see
- * `installCallbackMixing`) runs this callback before the others wherever it is listed, so they
- * see its keys. Without that wrapper, list it first: after `earlyStopping` its keys would be
- * missing when that reads the logs (`Metric for EarlyStopping val_balanced_acc is not
- * available`, and no stop). `History` (what `fit` returns) is always last. Plain-object callbacks
- * (tfjs-vis) may share the list.
+ * their own `onEpochEnd`: list this callback BEFORE them. Listed after `earlyStopping`, its keys
+ * are missing when that reads the logs (`Metric for EarlyStopping val_balanced_acc is not
+ * available`, and no stop); the package's `fit` wrapper warns about that order (it keeps the
+ * order, since `onTrainEnd` hooks depend on it too). `History` (what `fit` returns) is always
+ * last. This callback's own `patience` works anywhere. Plain-object callbacks (tfjs-vis) may
+ * share the list.
  *
  * **Forward pass.** `model.predict` in inference mode, batch by batch (`batchSize` rows of tensor
  * data, or the dataset's batches); per-class counts of correct predictions are accumulated on
@@ -137,8 +137,8 @@ export class LongTailEvaluation extends tfl.Callback {
 
   constructor(args: LongTailEvaluationArgs) {
     super();
-    // Runs before the callbacks that read its keys, wherever it is listed (see markLogWriter).
-    markLogWriter(this, 1);
+    // Lets the fit wrapper warn when a callback that monitors one of its keys is listed before it.
+    markLogWriter(this, () => this.logKeys());
     const options = checkOptions(args);
     this.evaluationData = options.validationData;
     this.classCounts = options.classCounts;
