@@ -46,6 +46,41 @@ export function upsampleByStrides(scope: KernelScope, dy: tf.TensorInfo, strideH
   return scope.reshape(padded, [b, oh * strideHeight, ow * strideWidth, ch]);
 }
 
+/** The part of the stride-upsampled dy an input gradient reads, and the zero padding around it. */
+export interface DyWindow {
+  /** [B, rows, cols, Co]: a Slice of the upsampled dy (or the whole of it). */
+  readonly window: tf.TensorInfo;
+  /** Explicit NHWC padding for the stride-1 convolution over `window`. */
+  readonly pad: [[number, number], [number, number], [number, number], [number, number]];
+}
+
+/**
+ * Upsamples dy by the strides and cuts the window each input row reads: it starts
+ * (KH - 1) * d - pt rows before row 0 and spans H + (KH - 1) * d rows (columns alike).
+ * Shared by the conv and depthwise-conv input gradients.
+ * @returns null when the gradient is all zero (an empty window or batch).
+ */
+export function upsampledDyWindow(scope: KernelScope, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): DyWindow | null {
+  const { batchSize, inHeight, inWidth, outChannels, filterHeight: kh, filterWidth: kw } = info;
+  const up = upsampleByStrides(scope, dy, info.strideHeight, info.strideWidth);
+  const rows = axisWindow(up.shape[1], info.padInfo.top - (kh - 1) * info.dilationHeight, inHeight + (kh - 1) * info.dilationHeight);
+  const cols = axisWindow(up.shape[2], info.padInfo.left - (kw - 1) * info.dilationWidth, inWidth + (kw - 1) * info.dilationWidth);
+  if (rows.size === 0 || cols.size === 0 || batchSize === 0) return null;
+  let window = up;
+  if (rows.size !== up.shape[1] || cols.size !== up.shape[2]) {
+    window = scope.run('Slice', { x: up }, { begin: [0, rows.begin, cols.begin, 0], size: [batchSize, rows.size, cols.size, outChannels] });
+  }
+  return {
+    window,
+    pad: [
+      [0, 0],
+      [rows.padBefore, rows.padAfter],
+      [cols.padBefore, cols.padAfter],
+      [0, 0],
+    ],
+  };
+}
+
 /**
  * The input gradient described in the module comment, NHWC.
  *
@@ -54,28 +89,17 @@ export function upsampleByStrides(scope: KernelScope, dy: tf.TensorInfo, strideH
  * @returns [B, H, W, Ci], recorded in `scope`.
  */
 export function convInputGradient(scope: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight: kh, filterWidth: kw } = info;
-  const up = upsampleByStrides(scope, dy, info.strideHeight, info.strideWidth);
-  const rows = axisWindow(up.shape[1], info.padInfo.top - (kh - 1) * info.dilationHeight, inHeight + (kh - 1) * info.dilationHeight);
-  const cols = axisWindow(up.shape[2], info.padInfo.left - (kw - 1) * info.dilationWidth, inWidth + (kw - 1) * info.dilationWidth);
-  if (rows.size === 0 || cols.size === 0 || batchSize === 0) return zeros(scope, [batchSize, inHeight, inWidth, inChannels]);
-  let window = up;
-  if (rows.size !== up.shape[1] || cols.size !== up.shape[2]) {
-    window = scope.run('Slice', { x: up }, { begin: [0, rows.begin, cols.begin, 0], size: [batchSize, rows.size, cols.size, outChannels] });
-  }
+  const { batchSize, inHeight, inWidth, inChannels } = info;
+  const cut = upsampledDyWindow(scope, dy, info);
+  if (cut === null) return zeros(scope, [batchSize, inHeight, inWidth, inChannels]);
   const flipped = scope.transpose(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
   return scope.run(
     'Conv2D',
-    { x: window, filter: flipped },
+    { x: cut.window, filter: flipped },
     {
       strides: [1, 1],
       dilations: [info.dilationHeight, info.dilationWidth],
-      pad: [
-        [0, 0],
-        [rows.padBefore, rows.padAfter],
-        [cols.padBefore, cols.padAfter],
-        [0, 0],
-      ],
+      pad: cut.pad,
       dataFormat: 'NHWC',
     },
   );

@@ -19,8 +19,8 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { upsampleByStrides } from './conv2d_backprop_input';
-import { asFloat32, axisWindow, checkRank4, checkShape, withScope, zeros, type KernelScope } from './kernel_scope';
+import { upsampledDyWindow } from './conv2d_backprop_input';
+import { asFloat32, checkRank4, checkShape, withScope, zeros, type KernelScope } from './kernel_scope';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
 
@@ -34,30 +34,17 @@ const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
 export function depthwiseInputGradient(scope: KernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight: kh, filterWidth: kw } = info;
   const multiplier = outChannels / inChannels;
-  const up = upsampleByStrides(scope, dy, info.strideHeight, info.strideWidth);
-  // Window of the upsampled dy each output row reads, in upsampled coordinates: it starts
-  // (KH - 1) * d - pt rows before row 0 and spans H + (KH - 1) * d rows.
-  const rows = axisWindow(up.shape[1], info.padInfo.top - (kh - 1) * info.dilationHeight, inHeight + (kh - 1) * info.dilationHeight);
-  const cols = axisWindow(up.shape[2], info.padInfo.left - (kw - 1) * info.dilationWidth, inWidth + (kw - 1) * info.dilationWidth);
-  if (rows.size === 0 || cols.size === 0 || batchSize === 0) return zeros(scope, [batchSize, inHeight, inWidth, inChannels]);
-  let window = up;
-  if (rows.size !== up.shape[1] || cols.size !== up.shape[2]) {
-    window = scope.run('Slice', { x: up }, { begin: [0, rows.begin, cols.begin, 0], size: [batchSize, rows.size, cols.size, outChannels] });
-  }
+  const cut = upsampledDyWindow(scope, dy, info);
+  if (cut === null) return zeros(scope, [batchSize, inHeight, inWidth, inChannels]);
   const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
   const perChannel = scope.reshape(flipped, [kh, kw, outChannels, 1]);
   const conv = scope.run(
     'DepthwiseConv2dNative',
-    { x: window, filter: perChannel },
+    { x: cut.window, filter: perChannel },
     {
       strides: [1, 1],
       dilations: [info.dilationHeight, info.dilationWidth],
-      pad: [
-        [0, 0],
-        [rows.padBefore, rows.padAfter],
-        [cols.padBefore, cols.padAfter],
-        [0, 0],
-      ],
+      pad: cut.pad,
     },
   );
   if (multiplier === 1) return conv;
