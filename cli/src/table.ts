@@ -3,7 +3,7 @@
 import Table from 'cli-table3';
 
 import { ANCHOR_TOLERANCE_POINTS } from './bench/anchors';
-import { displayName, formatAnchor, formatDifference, formatStatistic } from './bench/markdown';
+import { SUMMARY_HEADER, fixedOverallCell, formatAnchor, formatDifference, summaryCells } from './bench/markdown';
 import type { AnchorComparison, SummaryRow } from './bench/summary';
 import { type ShotGroup } from 'tfjs-gala';
 
@@ -51,29 +51,13 @@ export function percent(fraction: number | null): string {
  * flag when it exceeds the tolerance.
  */
 export function renderBenchTable(comparisons: readonly AnchorComparison[], { reference = true }: { readonly reference?: boolean } = {}): string {
-  const head = ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', ...(reference ? ['reference', 'Δ', `> ${ANCHOR_TOLERANCE_POINTS}`] : [])];
-  const table = new Table({
-    head,
-    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'].slice(0, head.length) as Table.HorizontalAlignment[],
-    style: { head: [], border: [], compact: true },
-  });
-  let previous: number | null = null;
-  for (const { row, anchor, difference, flagged } of comparisons) {
-    if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: head.length, content: '' }]);
-    previous = row.imbalanceFactor;
-    const cells = [
-      String(row.imbalanceFactor),
-      displayName(row.name),
-      formatStatistic(row.overall),
-      formatStatistic(row.many),
-      formatStatistic(row.medium),
-      formatStatistic(row.few),
-      String(row.runs),
-    ];
-    if (reference) cells.push(formatAnchor(anchor?.overall), formatDifference(difference?.overall), flagged ? 'yes' : '');
-    table.push(cells);
-  }
-  return table.toString();
+  return summaryTextTable(
+    reference ? [...SUMMARY_HEADER, 'reference', 'Δ', `> ${ANCHOR_TOLERANCE_POINTS}`] : SUMMARY_HEADER,
+    comparisons.map(({ row, anchor, difference, flagged }) => ({
+      row,
+      cells: [...summaryCells(row), ...(reference ? [formatAnchor(anchor?.overall), formatDifference(difference?.overall), flagged ? 'yes' : ''] : [])],
+    })),
+  );
 }
 
 /**
@@ -81,27 +65,22 @@ export function renderBenchTable(comparisons: readonly AnchorComparison[], { ref
  * with the fixed protocol's overall accuracy of the same row ("fixed"; "–" when absent).
  */
 export function renderTunedTable(tuned: readonly SummaryRow[], fixed: readonly SummaryRow[]): string {
-  const head = ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', 'fixed'];
-  const table = new Table({
-    head,
-    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-  });
+  return summaryTextTable(
+    [...SUMMARY_HEADER, 'fixed'],
+    tuned.map((row) => ({ row, cells: [...summaryCells(row), fixedOverallCell(row, fixed)] })),
+  );
+}
+
+/** A compact text table of summary rows with a blank line between imbalance factors. */
+function summaryTextTable(head: readonly string[], rows: readonly { readonly row: SummaryRow; readonly cells: readonly string[] }[]): string {
+  // Numbers right, the method and the flag column left.
+  const colAligns = head.map((name, i): Table.HorizontalAlignment => (i === 1 || name.startsWith('> ') ? 'left' : 'right'));
+  const table = new Table({ head: [...head], colAligns, style: { head: [], border: [], compact: true } });
   let previous: number | null = null;
-  for (const row of tuned) {
+  for (const { row, cells } of rows) {
     if (previous !== null && row.imbalanceFactor !== previous) table.push([{ colSpan: head.length, content: '' }]);
     previous = row.imbalanceFactor;
-    const same = fixed.find((f) => f.imbalanceFactor === row.imbalanceFactor && f.name === row.name);
-    table.push([
-      String(row.imbalanceFactor),
-      displayName(row.name),
-      formatStatistic(row.overall),
-      formatStatistic(row.many),
-      formatStatistic(row.medium),
-      formatStatistic(row.few),
-      String(row.runs),
-      same === undefined ? '–' : formatStatistic(same.overall),
-    ]);
+    table.push([...cells]);
   }
   return table.toString();
 }

@@ -35,7 +35,30 @@ export function formatDifference(points: number | null | undefined): string {
   return points >= 0 || rounded === '-0.0' ? `+${rounded.replace('-', '')}` : rounded;
 }
 
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly boolean[]): string {
+/** The header cells of a summary row, in the order of {@link summaryCells}. */
+export const SUMMARY_HEADER = ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs'] as const;
+
+/** A summary row's cells: IF, method, overall / many / medium / few ("mean ± std" in %), runs. */
+export function summaryCells(row: SummaryRow): string[] {
+  return [
+    String(row.imbalanceFactor),
+    displayName(row.name),
+    formatStatistic(row.overall),
+    formatStatistic(row.many),
+    formatStatistic(row.medium),
+    formatStatistic(row.few),
+    String(row.runs),
+  ];
+}
+
+/** The fixed protocol's overall accuracy of the row with `row`'s IF and name; "–" when `fixed` lacks it. */
+export function fixedOverallCell(row: SummaryRow, fixed: readonly SummaryRow[]): string {
+  const same = fixed.find((f) => f.imbalanceFactor === row.imbalanceFactor && f.name === row.name);
+  return same === undefined ? '–' : formatStatistic(same.overall);
+}
+
+/** A markdown table; `rightAligned[i]` right-aligns column i (numbers). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly boolean[]): string {
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${rightAligned.map((right) => (right ? '---:' : '---')).join('|')}|`,
@@ -50,19 +73,7 @@ function markdownTable(header: readonly string[], rows: readonly (readonly strin
  * "mean ± std" over runs, "empty" for an empty shot group.
  */
 export function summaryMarkdown(summary: readonly SummaryRow[]): string {
-  return markdownTable(
-    ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs'],
-    summary.map((row) => [
-      String(row.imbalanceFactor),
-      displayName(row.name),
-      formatStatistic(row.overall),
-      formatStatistic(row.many),
-      formatStatistic(row.medium),
-      formatStatistic(row.few),
-      String(row.runs),
-    ]),
-    [true, false, true, true, true, true, true],
-  );
+  return markdownTable(SUMMARY_HEADER, summary.map(summaryCells), [true, false, true, true, true, true, true]);
 }
 
 /**

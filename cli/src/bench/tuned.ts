@@ -26,7 +26,7 @@ import {
 } from '../methods';
 import type { ProtocolGrid } from '../protocol';
 import { longTailCounts } from 'tfjs-gala';
-import { displayName, formatStatistic } from './markdown';
+import { SUMMARY_HEADER, displayName, fixedOverallCell, markdownTable, summaryCells } from './markdown';
 import { runKey, runSettings, type BenchRun, type RunRow } from './runs';
 import type { SummaryRow } from './summary';
 
@@ -244,37 +244,21 @@ export function selectTuned(plan: readonly PlannedTunedRun[], get: (key: string)
   return { runs: [...cells.values()], choices, incomplete };
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], right: readonly boolean[]): string {
-  return `${[`| ${header.join(' | ')} |`, `|${right.map((r) => (r ? '---:' : '---')).join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)].join('\n')}\n`;
-}
-
 /**
  * The tuned summary in the layout of the fixed table, with the fixed protocol's overall accuracy
  * of the same row beside it ("–" when the fixed table lacks it).
  */
 export function tunedSummaryMarkdown(tuned: readonly SummaryRow[], fixed: readonly SummaryRow[]): string {
-  return table(
-    ['IF', 'method', 'overall', 'many', 'medium', 'few', 'runs', 'fixed overall'],
-    tuned.map((row) => {
-      const same = fixed.find((f) => f.imbalanceFactor === row.imbalanceFactor && f.name === row.name);
-      return [
-        String(row.imbalanceFactor),
-        displayName(row.name),
-        formatStatistic(row.overall),
-        formatStatistic(row.many),
-        formatStatistic(row.medium),
-        formatStatistic(row.few),
-        String(row.runs),
-        same === undefined ? '–' : formatStatistic(same.overall),
-      ];
-    }),
+  return markdownTable(
+    [...SUMMARY_HEADER, 'fixed overall'],
+    tuned.map((row) => [...summaryCells(row), fixedOverallCell(row, fixed)]),
     [true, false, true, true, true, true, true, true],
   );
 }
 
 /** The chosen knobs per imbalance factor, seed and row. */
 export function choicesMarkdown(choices: readonly TunedChoice[]): string {
-  return table(
+  return markdownTable(
     ['IF', 'seed', 'row', 'knobs', 'epoch', 'tau', 'val balanced'],
     choices.map((c) => [
       String(c.imbalanceFactor),
