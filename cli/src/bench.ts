@@ -9,14 +9,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 
 import { mulberry32, renderSvg } from 'tfjs-gala';
 import { ANCHOR_LDAM_SCALE, ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_PAGE, referenceMismatches, scheduleMismatches } from './bench/anchors';
 import { accuracyChartSpec } from './bench/chart';
 import { anchorComparisonMarkdown, displayName, summaryMarkdown } from './bench/markdown';
-import { RunStore, RUNS_FILE, runSettings, type BenchRun, type RunRow } from './bench/runs';
+import { RunStore, RUNS_FILE, type BenchRun } from './bench/runs';
 import {
   choicesMarkdown,
   estimateTunedSeconds,
@@ -44,17 +43,18 @@ import {
 } from './bench_plan';
 import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from './data/fashion_mnist';
 import { fingerprintImages, identifyReferenceData, type ReferenceDataName } from './data/reference_data';
-import { drawValidation, longTailedIndices, makeLongTailed, selectExamples, type LongTailedDataset, type ValidationDraw } from './data/splits';
+import { drawValidation, longTailedIndices, type ValidationDraw } from './data/splits';
 import { resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
-import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY, type MethodContext } from './methods';
+import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY } from './methods';
 import { describeArchitecture } from './models';
 import { choiceOption, integerOption, listOption, numberOption } from './options';
 import { checkWritable } from './output_paths';
 import { INITIALIZATIONS, MODELS, REFERENCE_PROTOCOL, scheduleOf, type ProtocolGrid } from './protocol';
 import { renderBenchTable, renderTunedTable } from './table';
-import { accuracyRow, trainAndEvaluate, trainModel, trainTunedAndEvaluate } from './trainer';
+import { trainModel } from './trainer';
+import { trainPending, trainTunedPending } from './bench/train_pending';
 
 /** How a benchmark relates to the PyTorch reference numbers. */
 export interface ReferenceCheck {
@@ -354,59 +354,6 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   return report;
 }
 
-/** Trains the pending runs in plan order, appending each finished run to the store. */
-async function trainPending(
-  pending: readonly PlannedRun[],
-  options: BenchOptions,
-  full: Awaited<ReturnType<typeof loadFashionMnist>>,
-  backend: string,
-  store: RunStore,
-  env: CliEnvironment,
-): Promise<void> {
-  if (pending.length === 0) return;
-  const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
-  const bar = options.progress ? createBenchBar(env.stderr, totalSteps) : null;
-  let stepsBefore = 0;
-  let data = null as { id: string; dataset: LongTailedDataset } | null;
-  try {
-    for (const [index, run] of pending.entries()) {
-      const id = `${run.imbalanceFactor}/${run.seed}`;
-      if (data?.id !== id) {
-        data = { id, dataset: makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed }) };
-      }
-      const { dataset } = data;
-      const context: MethodContext = { numClasses: dataset.numClasses, classCounts: dataset.classCounts, epochs: options.epochs };
-      const runStarted = performance.now();
-      const labels = { run: `${index + 1}/${pending.length}`, what: `IF ${run.imbalanceFactor} ${run.method.name} seed ${run.seed}` };
-      const results = await trainAndEvaluate(run.method, dataset.train, dataset.test, context, {
-        ...scheduleOf(options),
-        seed: run.seed,
-        onBatchEnd: bar
-          ? ({ epoch, batch, batchesPerEpoch }) => bar.update(stepsBefore + epoch * batchesPerEpoch + batch + 1, { ...labels, epoch: epoch + 1 })
-          : undefined,
-      });
-      stepsBefore += run.steps;
-      const rows: RunRow[] = results.map((r) => ({ name: r.name, ...accuracyRow(r) }));
-      await store.append({
-        key: run.key,
-        imbalanceFactor: run.imbalanceFactor,
-        method: run.method.name,
-        seed: run.seed,
-        settings: run.settings,
-        backend,
-        classCounts: dataset.classCounts,
-        rows,
-        secondsPerEpoch: results[0].secondsPerEpoch,
-        finalLoss: Number.isFinite(results[0].finalLoss) ? results[0].finalLoss : null,
-        seconds: (performance.now() - runStarted) / 1000,
-        finishedAt: new Date().toISOString(),
-      });
-    }
-  } finally {
-    bar?.stop();
-  }
-}
-
 /**
  * The validation split of every imbalance factor and seed of the plan, keyed "IF/seed".
  * @throws Error (from `drawValidation`) when the data has no spare image of some class.
@@ -424,81 +371,6 @@ function drawValidationSplits(options: BenchOptions, full: Awaited<ReturnType<ty
     }
   }
   return draws;
-}
-
-/**
- * Trains the pending tuned runs in plan order, appending each finished run to the store, and,
- * for a default grid point whose fixed run the store lacks, that fixed run too (its last epoch).
- */
-async function trainTunedPending(
-  pending: readonly PlannedTunedRun[],
-  options: BenchOptions,
-  full: Awaited<ReturnType<typeof loadFashionMnist>>,
-  validationDraws: ReadonlyMap<string, ValidationDraw>,
-  backend: string,
-  store: RunStore,
-  env: CliEnvironment,
-): Promise<void> {
-  if (pending.length === 0) return;
-  const totalSteps = pending.reduce((sum, run) => sum + run.steps, 0);
-  const bar = options.progress ? createBenchBar(env.stderr, totalSteps) : null;
-  let stepsBefore = 0;
-  let data = null as { id: string; dataset: LongTailedDataset; validation: ReturnType<typeof selectExamples> } | null;
-  try {
-    for (const [index, run] of pending.entries()) {
-      const id = `${run.imbalanceFactor}/${run.seed}`;
-      if (data?.id !== id) {
-        const dataset = makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed });
-        data = { id, dataset, validation: selectExamples(full.train, validationDraws.get(id)!.indices) };
-      }
-      const { dataset, validation } = data;
-      const context: MethodContext = { numClasses: dataset.numClasses, classCounts: dataset.classCounts, epochs: options.epochs };
-      const runStarted = performance.now();
-      const labels = { run: `${index + 1}/${pending.length}`, what: `IF ${run.imbalanceFactor} ${run.method.name} ${run.knobs} seed ${run.seed} (tuned)` };
-      const evaluateLastEpoch = run.fixedKey !== null && !store.has(run.fixedKey);
-      const result = await trainTunedAndEvaluate(run.method, dataset.train, validation, dataset.test, context, {
-        ...scheduleOf(options),
-        seed: run.seed,
-        evaluateLastEpoch,
-        onBatchEnd: bar
-          ? ({ epoch, batch, batchesPerEpoch }) => bar.update(stepsBefore + epoch * batchesPerEpoch + batch + 1, { ...labels, epoch: epoch + 1 })
-          : undefined,
-      });
-      stepsBefore += run.steps;
-      const common = {
-        imbalanceFactor: run.imbalanceFactor,
-        method: run.method.name,
-        seed: run.seed,
-        backend,
-        classCounts: dataset.classCounts,
-        secondsPerEpoch: result.secondsPerEpoch,
-        finalLoss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
-        seconds: (performance.now() - runStarted) / 1000,
-        finishedAt: new Date().toISOString(),
-      };
-      const rows = (list: typeof result.rows): RunRow[] => list.map((r) => ({ name: r.name, ...accuracyRow(r) }));
-      if (evaluateLastEpoch && result.lastEpochRows !== null) {
-        // The same training as the fixed protocol's run (the validation passes change no weight): its last epoch is that run.
-        const fixedSettings = runSettings(options, run.settings.data, run.method.settings ?? {});
-        await store.append({ ...common, key: run.fixedKey!, settings: fixedSettings, rows: rows(result.lastEpochRows) });
-      }
-      await store.append({ ...common, key: run.key, settings: run.settings, rows: rows(result.rows), validation: result.validation });
-    }
-  } finally {
-    bar?.stop();
-  }
-}
-
-function createBenchBar(stream: NodeJS.WritableStream, totalSteps: number): SingleBar {
-  const bar = new SingleBar({
-    format: 'run {run} {what} |{bar}| epoch {epoch} | {percentage}% of the steps | ETA {eta_formatted}',
-    stream,
-    hideCursor: true,
-    noTTYOutput: false,
-    etaBuffer: 200,
-  });
-  bar.start(totalSteps, 0, { run: '-', what: '', epoch: 0 });
-  return bar;
 }
 
 /**

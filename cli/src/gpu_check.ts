@@ -15,7 +15,7 @@ import { Command, Option } from 'commander';
 import { formatBackend, selectBackend, type SelectedBackend } from './backend';
 import { runDemoOn, DEMO_DEFAULTS, type DemoOptions, type DemoReport } from './demo';
 import type { CliEnvironment } from './environment';
-import { checkKernelCoverage, coverageComplete, GRADIENT_TOLERANCE, type KernelCoverage } from './kernel_coverage';
+import { checkKernelCoverage, GRADIENT_TOLERANCE, type KernelCoverage } from './kernel_coverage';
 import { integerOption } from './options';
 import { checkWritable } from './output_paths';
 import { MODELS, type ModelName } from './protocol';
