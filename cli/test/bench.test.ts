@@ -5,13 +5,12 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 import { runBench } from '../src/bench';
-import { BENCH_DEFAULTS, type BenchOptions } from '../src/bench_plan';
-import { writeFakeFashionMnist } from './data/fake_fashion_mnist';
-import { capture } from './helpers';
+import type { BenchOptions } from '../src/bench_plan';
+import { labelsPerClass, writeFakeFashionMnist } from './data/fake_fashion_mnist';
+import { capture, tinyBenchOptions } from './helpers';
 
 // A tiny dataset: 20 training and 5 test images per class. At nMax 20 and IF 10 the training
 // split has 20 15 11 9 7 5 4 3 2 2 images: medium [0], few [1..9], many empty.
-const perClass = (n: number) => Array.from({ length: 10 * n }, (_, i) => i % 10);
 
 describe('runBench', () => {
   let root: string;
@@ -20,22 +19,10 @@ describe('runBench', () => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'tfjs-gala-bench-'));
     data = path.join(root, 'data');
-    await writeFakeFashionMnist(data, { trainLabels: perClass(20), testLabels: perClass(5) });
+    await writeFakeFashionMnist(data, { trainLabels: labelsPerClass(20), testLabels: labelsPerClass(5) });
   });
   beforeEach(async () => {
-    options = {
-      ...BENCH_DEFAULTS,
-      data,
-      imbalanceFactors: [10],
-      seeds: [0],
-      methods: ['ce', 'gala'],
-      nMax: 20,
-      epochs: 1,
-      batchSize: 32,
-      backend: 'wasm',
-      out: await fs.mkdtemp(path.join(root, 'out-')),
-      progress: false,
-    };
+    options = tinyBenchOptions(data, await fs.mkdtemp(path.join(root, 'out-')));
   });
   afterAll(async () => {
     await fs.rm(root, { recursive: true, force: true });

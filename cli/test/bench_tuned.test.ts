@@ -12,10 +12,9 @@ import { BENCH_DEFAULTS, planRuns, type BenchOptions } from '../src/bench_plan';
 import { drawValidation, longTailedIndices, type ImageSplit } from '../src/data/splits';
 import { benchmarkMethods } from '../src/methods';
 import { row, run as fixture } from './bench/fixtures';
-import { writeFakeFashionMnist } from './data/fake_fashion_mnist';
-import { capture, COMMITTED_SUBSET, runCli } from './helpers';
+import { labelsPerClass, writeFakeFashionMnist } from './data/fake_fashion_mnist';
+import { capture, COMMITTED_SUBSET, runCli, tinyBenchOptions } from './helpers';
 
-const perClass = (n: number) => Array.from({ length: 10 * n }, (_, i) => i % 10);
 
 /** A training split of labels only (drawValidation reads labels and count). */
 function labelsOnly(labels: number[]): ImageSplit {
@@ -23,7 +22,7 @@ function labelsOnly(labels: number[]): ImageSplit {
 }
 
 describe('drawValidation', () => {
-  const train = labelsOnly(perClass(40)); // 40 images per class
+  const train = labelsOnly(labelsPerClass(40)); // 40 images per class
 
   it('draws a balanced, seeded split disjoint from the long-tailed subset', () => {
     const subset = longTailedIndices(train, { imbalanceFactor: 10, nMax: 30, seed: 3 });
@@ -106,22 +105,8 @@ describe('runBench --tuned', () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'tfjs-gala-tuned-'));
     data = path.join(root, 'data');
     // 30 training images per class: at nMax 20 every class has at least 10 spare images.
-    await writeFakeFashionMnist(data, { trainLabels: perClass(30), testLabels: perClass(5) });
-    options = {
-      ...BENCH_DEFAULTS,
-      data,
-      imbalanceFactors: [10],
-      seeds: [0],
-      methods: ['ce', 'gala'],
-      nMax: 20,
-      epochs: 2,
-      batchSize: 32,
-      backend: 'wasm',
-      tuned: true,
-      validationPerClass: 4,
-      out: path.join(root, 'out'),
-      progress: false,
-    };
+    await writeFakeFashionMnist(data, { trainLabels: labelsPerClass(30), testLabels: labelsPerClass(5) });
+    options = tinyBenchOptions(data, path.join(root, 'out'), { epochs: 2, tuned: true, validationPerClass: 4 });
   });
   afterAll(async () => {
     await fs.rm(root, { recursive: true, force: true });

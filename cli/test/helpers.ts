@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 
+import { BENCH_DEFAULTS, type BenchOptions } from '../src/bench_plan';
 import type { CliEnvironment } from '../src/environment';
 import { createProgram } from '../src/program';
 
@@ -46,4 +47,25 @@ export function expectClose(actual: tf.Tensor | ArrayLike<number>, expected: tf.
   a.forEach((value, i) => {
     if (!(Math.abs(value - e[i]) <= tol * Math.max(1, Math.abs(e[i])))) throw new Error(`index ${i}: got ${value}, expected ${e[i]} (tolerance ${tol})`);
   });
+}
+
+/**
+ * Benchmark options for the tiny fake datasets of the tests: IF 10, seed 0, ce and gala, nMax 20,
+ * batch 32, wasm, no progress bar; `overrides` win.
+ */
+export function tinyBenchOptions(data: string, out: string, overrides: Partial<BenchOptions> = {}): BenchOptions {
+  return {
+    ...BENCH_DEFAULTS,
+    data,
+    imbalanceFactors: [10],
+    seeds: [0],
+    methods: ['ce', 'gala'],
+    nMax: 20,
+    epochs: 1,
+    batchSize: 32,
+    backend: 'wasm',
+    out,
+    progress: false,
+    ...overrides,
+  };
 }

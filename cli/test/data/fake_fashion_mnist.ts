@@ -23,3 +23,8 @@ export async function writeFakeFashionMnist(
   await write('t10k-images-idx3-ubyte', images(testLabels.length), [testLabels.length, ...imageShape]);
   await write('t10k-labels-idx1-ubyte', Uint8Array.from(testLabels), [testLabels.length]);
 }
+
+/** Labels 0..9 repeated: `n` images of each of the 10 classes. */
+export function labelsPerClass(n: number): number[] {
+  return Array.from({ length: 10 * n }, (_, i) => i % 10);
+}
