@@ -70,3 +70,17 @@ export async function useBackend(backend: string): Promise<void> {
   await tf.ready();
   expect(tf.getBackend()).toBe(backend);
 }
+
+/**
+ * Loads a copy of `saved` changed by `edit` and returns the rejection's message, expecting the
+ * failed load to leak exactly `modelWeights` tensors: tfjs builds the model before it reads the
+ * training config and drops it on an error there; every loss tfjs-gala rebuilt must be freed.
+ */
+export async function failingLoad(saved: tf.io.ModelArtifacts, modelWeights: number, edit: (a: tf.io.ModelArtifacts) => void): Promise<string> {
+  const artifacts = roundTrip(saved);
+  edit(artifacts);
+  const before = tf.memory().numTensors;
+  const message = await rejection(tf.loadLayersModel(tf.io.fromMemory(artifacts)));
+  expect(tf.memory().numTensors - before).toBe(modelWeights);
+  return message;
+}
