@@ -15,8 +15,9 @@ import type { PlannedTunedRun } from './tuned';
 type FullData = Awaited<ReturnType<typeof loadFashionMnist>>;
 
 /** What {@link trainInOrder} hands each run: its data, method context, training options and start time. */
-interface RunStep<D> {
-  readonly data: D;
+interface RunStep<E> {
+  /** The run's long-tailed split, with what `extra` added. */
+  readonly data: { readonly dataset: LongTailedDataset } & E;
   readonly context: MethodContext;
   /** The protocol's schedule with the run's seed and the progress bar's batch callback. */
   readonly trainOptions: TrainOptions;
@@ -25,24 +26,29 @@ interface RunStep<D> {
 
 /**
  * Runs `train` for each pending run in order, with one progress bar over all their steps; the
- * data (`load`) is built once per imbalance factor and seed, which the plan keeps together.
+ * long-tailed split (and `extra`) is built once per imbalance factor and seed, which the plan
+ * keeps together.
  */
-async function trainInOrder<R extends PlannedRun, D extends { readonly dataset: LongTailedDataset }>(
+async function trainInOrder<R extends PlannedRun, E extends object>(
   pending: readonly R[],
   options: BenchOptions,
+  full: FullData,
   env: CliEnvironment,
-  load: (run: R) => D,
+  extra: (run: R) => E,
   describe: (run: R) => string,
-  train: (run: R, step: RunStep<D>) => Promise<void>,
+  train: (run: R, step: RunStep<E>) => Promise<void>,
 ): Promise<void> {
   if (pending.length === 0) return;
   const bar = options.progress ? createBenchBar(env.stderr, pending.reduce((sum, run) => sum + run.steps, 0)) : null;
   let stepsBefore = 0;
-  let cached = null as { id: string; data: D } | null;
+  let cached = null as { id: string; data: RunStep<E>['data'] } | null;
   try {
     for (const [index, run] of pending.entries()) {
       const id = `${run.imbalanceFactor}/${run.seed}`;
-      if (cached?.id !== id) cached = { id, data: load(run) };
+      if (cached?.id !== id) {
+        const dataset = makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed });
+        cached = { id, data: { dataset, ...extra(run) } };
+      }
       const { data } = cached;
       const labels = { run: `${index + 1}/${pending.length}`, what: describe(run) };
       const before = stepsBefore;
@@ -102,8 +108,9 @@ export async function trainPending(
   await trainInOrder(
     pending,
     options,
+    full,
     env,
-    (run) => ({ dataset: makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed }) }),
+    () => ({}),
     (run) => `IF ${run.imbalanceFactor} ${run.method.name} seed ${run.seed}`,
     async (run, { data: { dataset }, context, trainOptions, started }) => {
       const results = await trainAndEvaluate(run.method, dataset.train, dataset.test, context, trainOptions);
@@ -133,11 +140,9 @@ export async function trainTunedPending(
   await trainInOrder(
     pending,
     options,
+    full,
     env,
-    (run) => ({
-      dataset: makeLongTailed(full, { imbalanceFactor: run.imbalanceFactor, nMax: options.nMax, seed: run.seed }),
-      validation: selectExamples(full.train, validationDraws.get(`${run.imbalanceFactor}/${run.seed}`)!.indices),
-    }),
+    (run) => ({ validation: selectExamples(full.train, validationDraws.get(`${run.imbalanceFactor}/${run.seed}`)!.indices) }),
     (run) => `IF ${run.imbalanceFactor} ${run.method.name} ${run.knobs} seed ${run.seed} (tuned)`,
     async (run, { data: { dataset, validation }, context, trainOptions, started }) => {
       const evaluateLastEpoch = run.fixedKey !== null && !store.has(run.fixedKey);
