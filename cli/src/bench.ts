@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { mulberry32, renderSvg } from 'tfjs-gala';
 import { ANCHOR_LDAM_SCALE, ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_PAGE, referenceMismatches, scheduleMismatches } from './bench/anchors';
 import { accuracyChartSpec } from './bench/chart';
-import { anchorComparisonMarkdown, displayName, summaryMarkdown } from './bench/markdown';
+import { anchorComparisonMarkdown, dataLine, displayName, summaryMarkdown } from './bench/markdown';
 import { RunStore, RUNS_FILE, type BenchRun } from './bench/runs';
 import {
   choicesMarkdown,
@@ -501,7 +501,7 @@ async function writeResults(report: BenchReport, notes: readonly string[], svg: 
     `# tfjs-gala benchmark: Fashion-MNIST-LT (${report.mode} mode)`,
     '',
     `- Machine: ${formatMachine(report.machine)}`,
-    `- Backend: ${report.backend} (${report.device}); data: ${report.data.source}${report.reference.data === null ? '' : ` (${report.reference.data})`}`,
+    `- Backend: ${report.backend} (${report.device}); data: ${dataLine(report.data.source, report.reference.data)}`,
     `- Protocol: ${report.architecture} (ReLU, ${p.initialization} initialisation), Adam lr ${p.learningRate}, batch ${p.batchSize}, ${p.epochs} epochs, ` +
       `n_max ${p.nMax}; IF ${p.imbalanceFactors.join(', ')}; seeds ${p.seeds.join(', ')}; LDAM scale ${p.ldamScale}`,
     `- Rows: each method, then "+PR" (prediction re-balancing over the whole test split, tau 1) and for ce "+LA" (post-hoc logit adjustment, tau 1), from the same trained model.`,
