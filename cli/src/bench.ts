@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { mulberry32, renderSvg } from 'tfjs-gala';
 import { ANCHOR_LDAM_SCALE, ANCHOR_TOLERANCE_POINTS, findAnchor, REFERENCE_PAGE, referenceMismatches, scheduleMismatches } from './bench/anchors';
 import { accuracyChartSpec } from './bench/chart';
-import { anchorComparisonMarkdown, dataLine, displayName, summaryMarkdown } from './bench/markdown';
+import { anchorComparisonMarkdown, displayName, summaryMarkdown } from './bench/markdown';
 import { RunStore, RUNS_FILE, type BenchRun } from './bench/runs';
 import {
   choicesMarkdown,
@@ -44,7 +44,7 @@ import {
 import { FASHION_MNIST_NUM_CLASSES, loadFashionMnist } from './data/fashion_mnist';
 import { fingerprintImages, identifyReferenceData, type ReferenceDataName } from './data/reference_data';
 import { drawValidation, longTailedIndices, type ValidationDraw } from './data/splits';
-import { resolveDataSource } from './data_source';
+import { describeDataSource, resolveDataSource } from './data_source';
 import type { CliEnvironment } from './environment';
 import { describeMachine, formatMachine, loadWarning, type MachineDescription } from './machine';
 import { BENCHMARK_METHOD_NAMES, benchmarkMethods, CROSS_ENTROPY } from './methods';
@@ -217,9 +217,9 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
   const architecture = describeArchitecture(options.model, full.train.height * full.train.width, FASHION_MNIST_NUM_CLASSES, imageShape);
 
   print(`Benchmark (${mode} mode${options.tuned ? ', tuned' : ''}): Fashion-MNIST-LT, ${describePlan(options, methods.length, plan.length)}`);
-  const identified =
-    referenceData === null ? ' (not the reference data: no comparison with the PyTorch reference numbers)' : source.kind === 'option' ? ` (${referenceData})` : '';
-  print(`Data: ${source.description}${identified}`);
+  const dataDescription = describeDataSource(source, referenceData);
+  const notReference = referenceData === null ? ' (not the reference data: no comparison with the PyTorch reference numbers)' : '';
+  print(`Data: ${dataDescription}${notReference}`);
   print(`Machine: ${formatMachine(machine)}`);
   const warning = loadWarning(machine);
   if (warning !== null) print(warning);
@@ -304,7 +304,7 @@ export async function runBench(options: BenchOptions, env: CliEnvironment): Prom
     machine: { ...machine, loadAverage: describeMachine().loadAverage },
     backend: backend.name,
     device: backend.device,
-    data: { source: source.description, dir: source.dir },
+    data: { source: dataDescription, dir: source.dir },
     protocol: { ...scheduleOf(options), imbalanceFactors: options.imbalanceFactors, seeds: options.seeds, methods: methods.map((m) => m.name), ldamScale: options.ldamScale },
     architecture,
     reference,
@@ -501,7 +501,7 @@ async function writeResults(report: BenchReport, notes: readonly string[], svg: 
     `# tfjs-gala benchmark: Fashion-MNIST-LT (${report.mode} mode)`,
     '',
     `- Machine: ${formatMachine(report.machine)}`,
-    `- Backend: ${report.backend} (${report.device}); data: ${dataLine(report.data.source, report.reference.data)}`,
+    `- Backend: ${report.backend} (${report.device}); data: ${report.data.source}`,
     `- Protocol: ${report.architecture} (ReLU, ${p.initialization} initialisation), Adam lr ${p.learningRate}, batch ${p.batchSize}, ${p.epochs} epochs, ` +
       `n_max ${p.nMax}; IF ${p.imbalanceFactors.join(', ')}; seeds ${p.seeds.join(', ')}; LDAM scale ${p.ldamScale}`,
     `- Rows: each method, then "+PR" (prediction re-balancing over the whole test split, tau 1) and for ce "+LA" (post-hoc logit adjustment, tau 1), from the same trained model.`,

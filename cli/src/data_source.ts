@@ -39,6 +39,14 @@ export function resolveDataSource(dataOption: string | undefined, locations: Dat
   return committedSubset(committed);
 }
 
+/**
+ * The source's description, followed for a `--data` folder (described by its bare path) by the
+ * reference data set its content was identified as; the other kinds already name their data.
+ */
+export function describeDataSource(source: DataSource, referenceData: string | null): string {
+  return referenceData !== null && source.kind === 'option' ? `${source.description} (${referenceData})` : source.description;
+}
+
 function committedSubset(dir: string): DataSource {
   return {
     dir,

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { resolveDataSource } from '../src/data_source';
+import { describeDataSource, resolveDataSource } from '../src/data_source';
 
 describe('resolveDataSource', () => {
   const committedSubsetDir = path.join(__dirname, '..', 'data', 'fashion-mnist-lt');
@@ -27,5 +27,17 @@ describe('resolveDataSource', () => {
 
   it('recognises the committed subset passed as --data', () => {
     expect(resolveDataSource(committedSubsetDir, { committedSubsetDir }).kind).toBe('committed-subset');
+  });
+});
+
+describe('describeDataSource', () => {
+  const committedSubsetDir = path.join(__dirname, '..', 'data', 'fashion-mnist-lt');
+
+  it('names the reference data set once: after a --data path, not again after a description that has it', () => {
+    const option = resolveDataSource('my-data', { committedSubsetDir, fullDatasetDir: os.tmpdir() });
+    expect(describeDataSource(option, 'full Fashion-MNIST')).toBe(`${path.resolve('my-data')} (full Fashion-MNIST)`);
+    expect(describeDataSource(option, null)).toBe(path.resolve('my-data'));
+    const debian = resolveDataSource(undefined, { committedSubsetDir, fullDatasetDir: os.tmpdir() });
+    expect(describeDataSource(debian, 'full Fashion-MNIST')).toBe(`${os.tmpdir()} (full Fashion-MNIST)`);
   });
 });

@@ -98,11 +98,3 @@ export function anchorComparisonMarkdown(comparisons: readonly AnchorComparison[
     [true, false, true, true, true, true, true, true, false],
   );
 }
-
-/**
- * The data description followed by " (name)" of the reference data set it holds, unless the
- * description already names it (Debian's folder does), or alone for other data.
- */
-export function dataLine(source: string, referenceData: string | null): string {
-  return referenceData === null || source.includes(`(${referenceData})`) ? source : `${source} (${referenceData})`;
-}

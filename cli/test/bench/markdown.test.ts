@@ -1,4 +1,4 @@
-import { anchorComparisonMarkdown, dataLine, displayName, formatDifference, formatStatistic, summaryMarkdown } from '../../src/bench/markdown';
+import { anchorComparisonMarkdown, displayName, formatDifference, formatStatistic, summaryMarkdown } from '../../src/bench/markdown';
 import { compareWithAnchors, summarizeRuns } from '../../src/bench/summary';
 import { row, run } from './fixtures';
 
@@ -29,14 +29,6 @@ describe('markdown tables', () => {
     // ce at IF 10: anchor 81.1 ± 0.3, many 77.8, medium 88.9, few empty.
     expect(lines[2]).toBe('| 10 | ce | 81.2 ± 0.1 | 81.1 ± 0.3 | +0.1 | -0.1 | +0.1 | – |  |');
     expect(lines[4]).toBe('| 10 | cw | 80.0 | – | – | – | – | – | no reference |');
-  });
-
-  it('names the reference data set once in the data line', () => {
-    expect(dataLine('/usr/share/datasets/fashion-mnist (full Fashion-MNIST)', 'full Fashion-MNIST')).toBe(
-      '/usr/share/datasets/fashion-mnist (full Fashion-MNIST)',
-    );
-    expect(dataLine('./my-data', 'full Fashion-MNIST')).toBe('./my-data (full Fashion-MNIST)');
-    expect(dataLine('./my-data', null)).toBe('./my-data');
   });
 
   it('flags rows away from the reference numbers', () => {
